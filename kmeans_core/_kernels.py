@@ -1,0 +1,247 @@
+"""Numba kernels for k-means: each makes one pass over the data and nothing else.
+
+The layer below the drivers in ``_lloyd.py``. Kernels take caller-allocated
+buffers for everything of size ``n_samples``; the comment on each argument says
+whether it is read (IN), written (OUT) or both (INOUT).
+
+Determinism: rows are split into chunks whose size depends only on
+``n_samples``, never on the number of threads. Each chunk accumulates into its
+own slot, and the slots are added in chunk order afterwards, so a result is the
+same bit for bit with 1 or 2 threads.
+
+Precision: distances are computed in the dtype of ``X`` (float32 is the fast
+path); sums over many rows (inertia, weighted coordinate sums) are accumulated
+in float64 so they do not lose digits on millions of pixels.
+
+``_reference.py`` holds a plain NumPy version of every step here.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+# Chunks hold at least this many rows ...
+_MIN_CHUNK_ROWS = 1024
+# ... and there are at most this many, so per-chunk buffers stay small.
+_MAX_CHUNKS = 64
+
+
+@njit(cache=True)
+def chunk_rows(n_samples):
+    """Rows per chunk for ``n_samples`` rows (independent of the thread count)."""
+    per_chunk = (n_samples + _MAX_CHUNKS - 1) // _MAX_CHUNKS
+    return max(_MIN_CHUNK_ROWS, per_chunk)
+
+
+@njit(parallel=True, cache=True)
+def assign_labels(X, sample_weight, centers, labels, distances):
+    """Label every row with its nearest centre and return the weighted inertia.
+
+    X              IN  (n_samples, n_features) float32/float64
+    sample_weight  IN  (n_samples,) same dtype as X
+    centers        IN  (n_clusters, n_features) same dtype as X
+    labels         OUT (n_samples,) int32, index of the nearest centre
+                       (the lowest index on a tie)
+    distances      OUT (n_samples,) same dtype as X, squared distance to it
+    returns        float64, sum of sample_weight * distances
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    # (n_features, n_clusters): the innermost loop runs over contiguous
+    # centres, which the compiler turns into SIMD instructions.
+    centers_t = np.ascontiguousarray(centers.T)
+    size = chunk_rows(n_samples)
+    n_chunks = (n_samples + size - 1) // size
+    chunk_inertia = np.zeros(n_chunks, dtype=np.float64)
+    for chunk in prange(n_chunks):
+        start = chunk * size
+        end = min(start + size, n_samples)
+        dist = np.empty(n_clusters, dtype=X.dtype)
+        inertia = 0.0
+        for i in range(start, end):
+            dist[:] = 0
+            for f in range(n_features):
+                x = X[i, f]
+                for j in range(n_clusters):
+                    diff = x - centers_t[f, j]
+                    dist[j] += diff * diff
+            best = 0
+            best_dist = dist[0]
+            for j in range(1, n_clusters):
+                if dist[j] < best_dist:
+                    best_dist = dist[j]
+                    best = j
+            labels[i] = best
+            distances[i] = best_dist
+            inertia += sample_weight[i] * best_dist
+        chunk_inertia[chunk] = inertia
+    total = 0.0
+    for chunk in range(n_chunks):
+        total += chunk_inertia[chunk]
+    return total
+
+
+@njit(parallel=True, cache=True)
+def weighted_sums(X, sample_weight, labels, sums, weight_in_clusters):
+    """Weighted coordinate sum and total weight of the rows of each cluster.
+
+    X                   IN  (n_samples, n_features)
+    sample_weight       IN  (n_samples,)
+    labels              IN  (n_samples,) int32
+    sums                OUT (n_clusters, n_features) float64
+    weight_in_clusters  OUT (n_clusters,) float64
+    """
+    n_samples, n_features = X.shape
+    n_clusters = sums.shape[0]
+    size = chunk_rows(n_samples)
+    n_chunks = (n_samples + size - 1) // size
+    partial_sums = np.zeros((n_chunks, n_clusters, n_features), dtype=np.float64)
+    partial_weights = np.zeros((n_chunks, n_clusters), dtype=np.float64)
+    for chunk in prange(n_chunks):
+        start = chunk * size
+        end = min(start + size, n_samples)
+        for i in range(start, end):
+            j = labels[i]
+            w = np.float64(sample_weight[i])
+            partial_weights[chunk, j] += w
+            for f in range(n_features):
+                partial_sums[chunk, j, f] += w * X[i, f]
+    sums[:] = 0.0
+    weight_in_clusters[:] = 0.0
+    for chunk in range(n_chunks):
+        for j in range(n_clusters):
+            weight_in_clusters[j] += partial_weights[chunk, j]
+            for f in range(n_features):
+                sums[j, f] += partial_sums[chunk, j, f]
+
+
+@njit(cache=True)
+def update_centers(X, sample_weight, labels, distances, centers_old, centers_new,
+                   sums, weight_in_clusters):
+    """Move every centre to the weighted mean of its rows; return the shift.
+
+    A cluster left with no weight takes the row farthest from its own centre
+    (the next farthest for the next empty cluster), which leaves its old
+    cluster.
+
+    X                   IN  (n_samples, n_features)
+    sample_weight       IN  (n_samples,)
+    labels              IN  (n_samples,) int32, from ``assign_labels``
+    distances           IN  (n_samples,), from ``assign_labels``
+    centers_old         IN  (n_clusters, n_features)
+    centers_new         OUT (n_clusters, n_features)
+    sums                OUT (n_clusters, n_features) float64 scratch
+    weight_in_clusters  OUT (n_clusters,) float64
+    returns             float64, sum over clusters of the squared centre shift
+    """
+    n_clusters, n_features = centers_old.shape
+    weighted_sums(X, sample_weight, labels, sums, weight_in_clusters)
+
+    relocated = np.zeros(n_clusters, dtype=np.bool_)
+    n_empty = 0
+    for j in range(n_clusters):
+        if weight_in_clusters[j] == 0.0:
+            relocated[j] = True
+            n_empty += 1
+    if n_empty > 0:
+        # Farthest first; a stable sort keeps equal distances in row order.
+        farthest = np.argsort(-distances, kind="mergesort")[:n_empty]
+        k = 0
+        for j in range(n_clusters):
+            if not relocated[j]:
+                continue
+            i = farthest[k]
+            k += 1
+            w = np.float64(sample_weight[i])
+            old = labels[i]
+            weight_in_clusters[old] -= w
+            weight_in_clusters[j] = w
+            for f in range(n_features):
+                sums[old, f] -= w * X[i, f]
+                sums[j, f] = w * X[i, f]
+                # A row of zero weight still gives the cluster its place.
+                centers_new[j, f] = X[i, f]
+
+    shift = 0.0
+    for j in range(n_clusters):
+        w = weight_in_clusters[j]
+        for f in range(n_features):
+            if w > 0.0:
+                centers_new[j, f] = sums[j, f] / w
+            elif not relocated[j]:
+                centers_new[j, f] = centers_old[j, f]
+            diff = np.float64(centers_new[j, f]) - np.float64(centers_old[j, f])
+            shift += diff * diff
+    return shift
+
+
+@njit(parallel=True, cache=True)
+def update_closest(X, center, closest_dist_sq):
+    """Lower each row's squared distance to its nearest chosen centre.
+
+    X                IN    (n_samples, n_features)
+    center           IN    (n_features,) the newly chosen centre
+    closest_dist_sq  INOUT (n_samples,) float64
+    """
+    n_samples, n_features = X.shape
+    for i in prange(n_samples):
+        d = 0.0
+        for f in range(n_features):
+            diff = np.float64(X[i, f]) - np.float64(center[f])
+            d += diff * diff
+        if d < closest_dist_sq[i]:
+            closest_dist_sq[i] = d
+
+
+@njit(parallel=True, cache=True)
+def candidate_potentials(X, sample_weight, closest_dist_sq, candidates):
+    """k-means++ potential of each candidate centre.
+
+    The potential of candidate c is sum_i w_i * min(closest_i, |x_i - c|^2):
+    the inertia if c were added to the centres chosen so far.
+
+    X                IN (n_samples, n_features)
+    sample_weight    IN (n_samples,)
+    closest_dist_sq  IN (n_samples,) float64
+    candidates       IN (n_candidates, n_features)
+    returns          (n_candidates,) float64
+    """
+    n_samples, n_features = X.shape
+    n_candidates = candidates.shape[0]
+    size = chunk_rows(n_samples)
+    n_chunks = (n_samples + size - 1) // size
+    partial = np.zeros((n_chunks, n_candidates), dtype=np.float64)
+    for chunk in prange(n_chunks):
+        start = chunk * size
+        end = min(start + size, n_samples)
+        for i in range(start, end):
+            w = np.float64(sample_weight[i])
+            for c in range(n_candidates):
+                d = 0.0
+                for f in range(n_features):
+                    diff = np.float64(X[i, f]) - np.float64(candidates[c, f])
+                    d += diff * diff
+                partial[chunk, c] += w * min(d, closest_dist_sq[i])
+    potentials = np.zeros(n_candidates, dtype=np.float64)
+    for chunk in range(n_chunks):
+        for c in range(n_candidates):
+            potentials[c] += partial[chunk, c]
+    return potentials
+
+
+@njit(parallel=True, cache=True)
+def squared_distances(X, centers, out):
+    """Squared euclidean distance from every row to every centre.
+
+    X        IN  (n_samples, n_features)
+    centers  IN  (n_clusters, n_features)
+    out      OUT (n_samples, n_clusters), dtype of X
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    for i in prange(n_samples):
+        for j in range(n_clusters):
+            d = 0.0
+            for f in range(n_features):
+                diff = X[i, f] - centers[j, f]
+                d += diff * diff
+            out[i, j] = d

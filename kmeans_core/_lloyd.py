@@ -1,0 +1,133 @@
+"""Drivers: the k-means++ seeding loop and the Lloyd loop.
+
+The middle layer. Inputs are already validated (C-contiguous, float32 or
+float64, finite, weights >= 0); the drivers own the buffers, call the kernels
+in ``_kernels.py`` and decide when to stop. ``_reference.py`` is the NumPy
+version of the same loops.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _kernels
+
+
+class IterationRecord(NamedTuple):
+    """One step of a recorded k-means run.
+
+    centers : ndarray of shape (n_clusters, n_features)
+        The centres at this step.
+    inertia : float
+        Weighted sum of squared distances of the rows to these centres.
+    """
+
+    centers: np.ndarray
+    inertia: float
+
+
+def scaled_tolerance(X, sample_weight, tol):
+    """``tol`` x the mean over features of the weighted variance of ``X``."""
+    if tol == 0:
+        return 0.0
+    w = sample_weight.astype(np.float64)
+    mean = np.average(X, axis=0, weights=w)
+    variance = np.average((X - mean) ** 2, axis=0, weights=w)
+    return float(tol * variance.mean())
+
+
+def kmeans_plusplus(X, n_clusters, sample_weight, rng):
+    """Greedy k-means++ seeding; see ``_reference.kmeans_plusplus``.
+
+    Returns the initial centres, ndarray of shape (n_clusters, n_features).
+    """
+    n_samples, n_features = X.shape
+    w = sample_weight.astype(np.float64)
+    n_trials = 2 + int(np.log(n_clusters))
+    centers = np.empty((n_clusters, n_features), dtype=X.dtype)
+    first = rng.choice(n_samples, p=w / w.sum())
+    centers[0] = X[first]
+    closest = np.full(n_samples, np.inf)
+    _kernels.update_closest(X, centers[0], closest)
+    potential = float(closest @ w)
+    weighted = np.empty(n_samples)
+    for c in range(1, n_clusters):
+        targets = rng.uniform(size=n_trials) * potential
+        np.multiply(w, closest, out=weighted)
+        ids = np.searchsorted(np.cumsum(weighted, out=weighted), targets)
+        ids = np.minimum(ids, n_samples - 1)
+        potentials = _kernels.candidate_potentials(X, sample_weight, closest, X[ids])
+        best = int(potentials.argmin())
+        centers[c] = X[ids[best]]
+        _kernels.update_closest(X, centers[c], closest)
+        potential = float(potentials[best])
+    return centers
+
+
+def random_init(X, n_clusters, sample_weight, rng):
+    """``n_clusters`` distinct rows drawn with probability proportional to weight."""
+    w = sample_weight.astype(np.float64)
+    n_candidates = np.count_nonzero(w)
+    if n_candidates < n_clusters:
+        # Too few weighted rows: fill up with rows of zero weight.
+        ids = np.concatenate([np.flatnonzero(w), np.flatnonzero(w == 0)])[:n_clusters]
+        rng.shuffle(ids)
+    else:
+        ids = rng.choice(len(X), size=n_clusters, replace=False, p=w / w.sum())
+    return X[ids].copy()
+
+
+def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
+    """Lloyd's iterations from ``centers_init``.
+
+    Each iteration assigns every row to its nearest centre, then moves every
+    centre to the weighted mean of its rows. It stops when the labels are the
+    same as in the previous iteration, or when the summed squared shift of the
+    centres is at most ``tol`` (already scaled, see ``scaled_tolerance``), or
+    after ``max_iter`` iterations. Unless the labels stopped changing, one more
+    assignment makes the labels match the final centres.
+
+    Parameters
+    ----------
+    history : list or None
+        When a list, an ``IterationRecord`` is appended for the initial centres
+        and after every update: ``n_iter + 1`` records in all.
+
+    Returns
+    -------
+    centers, labels, inertia, n_iter, converged
+    """
+    n_samples = X.shape[0]
+    n_clusters, n_features = centers_init.shape
+    centers = np.array(centers_init, dtype=X.dtype, order="C")
+    centers_new = np.empty_like(centers)
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    labels_old = labels.copy()
+    distances = np.empty(n_samples, dtype=X.dtype)
+    sums = np.empty((n_clusters, n_features), dtype=np.float64)
+    weight_in_clusters = np.empty(n_clusters, dtype=np.float64)
+
+    converged = strict = False
+    for i in range(max_iter):
+        inertia = _kernels.assign_labels(X, sample_weight, centers, labels, distances)
+        if history is not None:
+            history.append(IterationRecord(centers.copy(), inertia))
+        shift = _kernels.update_centers(
+            X, sample_weight, labels, distances, centers, centers_new,
+            sums, weight_in_clusters,
+        )
+        centers, centers_new = centers_new, centers
+        if np.array_equal(labels, labels_old):
+            # The labels did not change, so neither did the centres.
+            converged = strict = True
+            break
+        if shift <= tol:
+            converged = True
+            break
+        labels_old[:] = labels
+
+    if not strict:
+        inertia = _kernels.assign_labels(X, sample_weight, centers, labels, distances)
+    if history is not None:
+        history.append(IterationRecord(centers.copy(), inertia))
+    return centers, labels, inertia, i + 1, converged
