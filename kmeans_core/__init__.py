@@ -2,7 +2,9 @@
 numba-accelerated k-means."""
 
 from ._lloyd import IterationRecord
+from .color import oklab_to_srgb, srgb_to_oklab
 from .kmeans import ConvergenceWarning, KMeans, NotFittedError
 
-__all__ = ["ConvergenceWarning", "IterationRecord", "KMeans", "NotFittedError"]
+__all__ = ["ConvergenceWarning", "IterationRecord", "KMeans", "NotFittedError",
+           "oklab_to_srgb", "srgb_to_oklab"]
 __version__ = "0.1.0"
