@@ -1,0 +1,391 @@
+"""Tests of the core k-means: hand-solved problems, the fast path against the
+NumPy reference, and scikit-learn on real photo pixels."""
+
+import subprocess
+import sys
+import warnings
+
+import numba
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from kmeans_core import ConvergenceWarning, KMeans, NotFittedError
+from kmeans_core import _kernels, _lloyd, _reference
+
+
+def blobs(n_samples=600, n_features=3, n_centers=5, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0, 10, size=(n_centers, n_features))
+    labels = rng.integers(n_centers, size=n_samples)
+    X = centers[labels] + rng.normal(scale=0.7, size=(n_samples, n_features))
+    return X.astype(dtype)
+
+
+@pytest.fixture(scope="module")
+def china():
+    from sklearn.datasets import load_sample_image
+
+    return (load_sample_image("china.jpg").reshape(-1, 3) / 255).astype(np.float32)
+
+
+# -- problems solved by hand --------------------------------------------------
+
+
+def test_toy_problem_solved_by_hand():
+    # Start: centres 0 and 1. Iteration 1 labels [0, 1, 1, 1] -> centres
+    # 0 and 22/3. Iteration 2 labels [0, 0, 1, 1] -> centres 0.5 and 10.5.
+    # Iteration 3 labels unchanged -> stop: n_iter_ = 3.
+    X = np.array([[0.0], [1.0], [10.0], [11.0]])
+    km = KMeans(n_clusters=2, init=np.array([[0.0], [1.0]]), record_history=True).fit(X)
+    assert_array_equal(km.cluster_centers_, [[0.5], [10.5]])
+    assert_array_equal(km.labels_, [0, 0, 1, 1])
+    assert km.inertia_ == pytest.approx(4 * 0.25)
+    assert km.n_iter_ == 3
+    assert km.converged_
+    # History: initial centres, then after each of the 3 updates.
+    assert len(km.history_) == km.n_iter_ + 1
+    assert_allclose(km.history_[1].centers, [[0.0], [22 / 3]])
+    # Centres 0 and 1: squared distances 0, 0, 81, 100. Centres 0 and 22/3:
+    # 0, 1, (8/3)^2, (11/3)^2. Centres 0.5 and 10.5: 0.25 each.
+    assert [r.inertia for r in km.history_] == pytest.approx(
+        [181.0, 1 + 64 / 9 + 121 / 9, 1.0, 1.0]
+    )
+
+
+def test_max_iter_one_runs_one_iteration():
+    X = blobs()
+    km = KMeans(n_clusters=5, init=X[:5], max_iter=1).fit(X)
+    assert km.n_iter_ == 1
+    assert not km.converged_
+    # labels_ match the centres after that one update.
+    assert_array_equal(km.labels_, km.predict(X))
+
+
+def test_tol_compares_summed_squared_shift_with_scaled_variance():
+    X = blobs(seed=3)
+    init = X[:5].copy()
+    history = []
+    tol = 1e-2
+    scaled = tol * X.var(axis=0).mean()
+    _lloyd.lloyd(X, np.ones(len(X)), init, max_iter=300, tol=scaled, history=history)
+    km = KMeans(n_clusters=5, init=init, tol=tol, record_history=True).fit(X)
+    shifts = [((b.centers - a.centers) ** 2).sum()
+              for a, b in zip(km.history_, km.history_[1:])]
+    # Every shift but the last is above the threshold, the last at or below it
+    # (or the labels stopped changing, in which case it is 0).
+    assert all(s > scaled for s in shifts[:-1])
+    assert shifts[-1] <= scaled
+    assert km.n_iter_ == len(history) - 1
+
+
+def test_empty_cluster_takes_the_farthest_point():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
+    # The second centre is far from everything: its cluster is empty.
+    centers = np.array([[0.0, 0.0], [100.0, 100.0]])
+    w = np.ones(3)
+    labels, distances, _ = _reference.assign_labels(X, w, centers)
+    new, _ = _reference.update_centers(X, w, labels, distances, centers)
+    # Row 2 (distance 100 from centre 0) moves to the empty cluster.
+    assert_allclose(new, [[0.5, 0.0], [10.0, 0.0]])
+    fast = np.empty_like(centers)
+    labels32 = labels.astype(np.int32)
+    _kernels.update_centers(X, w, labels32, distances, centers, fast,
+                            np.empty((2, 2)), np.empty(2))
+    assert_array_equal(fast, new)
+    km = KMeans(n_clusters=2, init=centers).fit(X)
+    assert_allclose(km.cluster_centers_, [[0.5, 0.0], [10.0, 0.0]])
+
+
+def test_fewer_distinct_points_than_clusters_warns_and_is_correct():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]] * 4)
+    with pytest.warns(ConvergenceWarning, match="only 3 distinct clusters"):
+        km = KMeans(n_clusters=5, random_state=0).fit(X)
+    assert km.inertia_ == 0.0
+    assert_allclose(km.transform(X).min(axis=1), 0.0)
+    assert len(np.unique(km.labels_)) == 3
+
+
+# -- fast path == NumPy reference ----------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_assignment_kernel_matches_reference(dtype):
+    X = blobs(n_samples=3000, dtype=dtype, seed=1)
+    rng = np.random.default_rng(0)
+    centers = X[rng.choice(len(X), 7, replace=False)]
+    w = rng.uniform(0.5, 2, len(X)).astype(dtype)
+    ref_labels, ref_dist, ref_inertia = _reference.assign_labels(X, w, centers)
+    labels = np.empty(len(X), np.int32)
+    dist = np.empty(len(X), dtype)
+    inertia = _kernels.assign_labels(X, w, centers, labels, dist)
+    assert_array_equal(labels, ref_labels)
+    assert_allclose(dist, ref_dist, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert inertia == pytest.approx(ref_inertia, rel=1e-6)
+
+
+def test_update_kernel_matches_reference():
+    X = blobs(n_samples=3000, seed=2)
+    w = np.random.default_rng(1).uniform(0, 3, len(X))
+    centers = X[:6].copy()
+    labels, dist, _ = _reference.assign_labels(X, w, centers)
+    ref_centers, ref_shift = _reference.update_centers(X, w, labels, dist, centers)
+    new = np.empty_like(centers)
+    shift = _kernels.update_centers(X, w, labels.astype(np.int32), dist, centers, new,
+                                    np.empty((6, 3)), np.empty(6))
+    assert_allclose(new, ref_centers, rtol=1e-12)
+    assert shift == pytest.approx(ref_shift, rel=1e-9)
+
+
+def test_kmeans_plusplus_matches_reference():
+    X = blobs(n_samples=2000, seed=4)
+    w = np.random.default_rng(2).uniform(0.1, 1, len(X))
+    fast = _lloyd.kmeans_plusplus(X, 9, w, np.random.default_rng(7))
+    ref = _reference.kmeans_plusplus(X, 9, w, np.random.default_rng(7))
+    assert_array_equal(fast, ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lloyd_matches_reference(dtype):
+    X = blobs(n_samples=2000, seed=5, dtype=dtype)
+    w = np.ones(len(X), dtype)
+    init = X[:8].copy()
+    ref_centers, ref_labels, ref_inertia, ref_n_iter = _reference.lloyd(
+        X, w, init, max_iter=300, tol=1e-4)
+    km = KMeans(n_clusters=8, init=init).fit(X)
+    assert km.n_iter_ == ref_n_iter
+    assert_array_equal(km.labels_, ref_labels)
+    assert_allclose(km.cluster_centers_, ref_centers, rtol=1e-5, atol=1e-6)
+    assert km.inertia_ == pytest.approx(ref_inertia, rel=1e-5)
+
+
+# -- scikit-learn on real data -------------------------------------------------
+
+
+# At k >= 64 the photo's many near-equidistant pixels make Lloyd chaotic: one
+# pixel labelled differently by a rounding difference moves the path (even
+# scikit-learn's float32 and float64 runs end up 5e-3 apart); there we compare
+# the inertia only.
+@pytest.mark.parametrize("k", [8, 16])
+def test_same_result_as_sklearn_lloyd_on_china(china, k):
+    from sklearn.cluster import KMeans as SKKMeans
+
+    init = _lloyd.kmeans_plusplus(china, k, np.ones(len(china), np.float32),
+                                  np.random.default_rng(0))
+    ours = KMeans(n_clusters=k, init=init, tol=1e-4).fit(china)
+    ref = SKKMeans(n_clusters=k, init=init, n_init=1, tol=1e-4, algorithm="lloyd").fit(china)
+    assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-3)
+    assert abs(ours.n_iter_ - ref.n_iter_) <= 1
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-4)
+
+
+def test_same_inertia_as_sklearn_lloyd_on_china_k64(china):
+    from sklearn.cluster import KMeans as SKKMeans
+
+    init = _lloyd.kmeans_plusplus(china, 64, np.ones(len(china), np.float32),
+                                  np.random.default_rng(0))
+    ours = KMeans(n_clusters=64, init=init, tol=1e-4).fit(china)
+    ref = SKKMeans(n_clusters=64, init=init, n_init=1, tol=1e-4, algorithm="lloyd").fit(china)
+    assert abs(ours.n_iter_ - ref.n_iter_) <= 1
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-3)
+    assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-2)
+
+
+def test_same_result_as_sklearn_lloyd_on_blobs():
+    from sklearn.cluster import KMeans as SKKMeans
+
+    X = blobs(n_samples=5000, n_features=4, n_centers=12, seed=9)
+    init = X[:12].copy()
+    ours = KMeans(n_clusters=12, init=init, tol=1e-6).fit(X)
+    ref = SKKMeans(n_clusters=12, init=init, n_init=1, tol=1e-6, algorithm="lloyd").fit(X)
+    assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-3)
+    assert abs(ours.n_iter_ - ref.n_iter_) <= 1
+
+
+def test_kmeans_plusplus_quality_matches_sklearn(china):
+    from sklearn.cluster import KMeans as SKKMeans
+
+    ours = [KMeans(32, random_state=s).fit(china).inertia_ for s in range(5)]
+    ref = [SKKMeans(32, n_init=1, random_state=s).fit(china).inertia_ for s in range(5)]
+    assert np.median(ours) <= 1.01 * np.median(ref)
+
+
+# -- properties ------------------------------------------------------------------
+
+
+def test_integer_weights_equal_repeated_rows():
+    X = blobs(n_samples=400, seed=6)
+    counts = np.random.default_rng(3).integers(1, 5, len(X))
+    init = X[:6].copy()
+    weighted = KMeans(n_clusters=6, init=init).fit(X, sample_weight=counts)
+    repeated = KMeans(n_clusters=6, init=init).fit(np.repeat(X, counts, axis=0))
+    assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-10)
+    assert weighted.n_iter_ == repeated.n_iter_
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-10)
+    assert_array_equal(np.repeat(weighted.labels_, counts), repeated.labels_)
+
+
+def test_zero_weight_rows_do_not_move_centres():
+    X = blobs(n_samples=300, seed=7)
+    outliers = np.full((5, 3), 1000.0)
+    init = X[:4].copy()
+    plain = KMeans(n_clusters=4, init=init).fit(X)
+    padded = KMeans(n_clusters=4, init=init).fit(
+        np.vstack([X, outliers]), sample_weight=np.r_[np.ones(300), np.zeros(5)])
+    assert_allclose(plain.cluster_centers_, padded.cluster_centers_)
+
+
+def test_float32_close_to_float64():
+    X = blobs(n_samples=2000, seed=8)
+    km64 = KMeans(n_clusters=5, random_state=0).fit(X)
+    km32 = KMeans(n_clusters=5, random_state=0).fit(X.astype(np.float32))
+    assert km32.cluster_centers_.dtype == np.float32
+    assert km64.cluster_centers_.dtype == np.float64
+    assert_allclose(km32.cluster_centers_, km64.cluster_centers_, rtol=1e-4, atol=1e-4)
+    assert km32.inertia_ == pytest.approx(km64.inertia_, rel=1e-4)
+
+
+def test_same_result_with_one_or_two_threads():
+    X = blobs(n_samples=200_000, seed=10, dtype=np.float32)  # many chunks
+    w = np.random.default_rng(4).uniform(0.5, 1.5, len(X)).astype(np.float32)
+    before = numba.get_num_threads()
+    results = []
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            km = KMeans(n_clusters=8, random_state=1).fit(X, sample_weight=w)
+            results.append((km.cluster_centers_, km.labels_, km.inertia_, km.n_iter_))
+    finally:
+        numba.set_num_threads(before)
+    (c1, l1, i1, n1), (c2, l2, i2, n2) = results
+    assert_array_equal(c1, c2)
+    assert_array_equal(l1, l2)
+    assert i1 == i2 and n1 == n2
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds():
+    X = blobs(n_samples=1000, n_centers=20, seed=11)
+    a = KMeans(n_clusters=10, random_state=5).fit(X)
+    b = KMeans(n_clusters=10, random_state=5).fit(X)
+    c = KMeans(n_clusters=10, random_state=6).fit(X)
+    assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert not np.array_equal(a.cluster_centers_, c.cluster_centers_)
+
+
+def test_n_init_keeps_the_lowest_inertia():
+    X = blobs(n_samples=800, n_centers=12, seed=12)
+    best = KMeans(n_clusters=8, init="random", n_init=5,
+                  random_state=np.random.default_rng(0)).fit(X)
+    rng = np.random.default_rng(0)
+    singles = [KMeans(n_clusters=8, init="random", n_init=1, random_state=rng).fit(X).inertia_
+               for _ in range(5)]
+    assert best.inertia_ == min(singles)
+    assert len(set(singles)) > 1  # the runs really differ
+
+
+def test_inputs_are_not_modified():
+    X = blobs(n_samples=500, seed=13, dtype=np.float32)
+    w = np.random.default_rng(5).uniform(0, 2, len(X)).astype(np.float32)
+    init = X[:4].copy()
+    copies = X.copy(), w.copy(), init.copy()
+    km = KMeans(n_clusters=4, init=init).fit(X, sample_weight=w)
+    km.predict(X), km.transform(X), km.score(X, sample_weight=w)
+    for original, copy in zip((X, w, init), copies):
+        assert_array_equal(original, copy)
+
+
+def test_predict_transform_score_agree_with_fit():
+    X = blobs(n_samples=700, n_features=4, seed=14)  # e.g. RGBA
+    km = KMeans(n_clusters=6, random_state=0).fit(X)
+    assert_array_equal(km.predict(X), km.labels_)
+    assert_array_equal(km.fit_predict(X), km.labels_)
+    D = km.transform(X)
+    assert D.shape == (700, 6)
+    expected = np.sqrt(((X[:, None, :] - km.cluster_centers_[None]) ** 2).sum(axis=2))
+    assert_allclose(D, expected, rtol=1e-10)
+    assert_array_equal(D.argmin(axis=1), km.labels_)
+    assert km.score(X) == pytest.approx(-km.inertia_)
+
+
+def test_history_records_every_iteration():
+    X = blobs(n_samples=1000, seed=15)
+    km = KMeans(n_clusters=5, random_state=2, record_history=True).fit(X)
+    assert len(km.history_) == km.n_iter_ + 1
+    assert_array_equal(km.history_[-1].centers, km.cluster_centers_)
+    inertias = [r.inertia for r in km.history_]
+    assert inertias[-1] == pytest.approx(km.inertia_)
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(inertias, inertias[1:]))
+    assert not hasattr(KMeans(n_clusters=5).fit(X), "history_")
+
+
+def test_integer_input_becomes_float64():
+    X = (blobs(n_samples=200, seed=16) * 10).astype(np.int64)
+    km = KMeans(n_clusters=3, random_state=0).fit(X)
+    assert km.cluster_centers_.dtype == np.float64
+
+
+def test_kernels_are_cached_module_level_functions():
+    for name in ("assign_labels", "update_centers", "weighted_sums", "update_closest",
+                 "candidate_potentials", "squared_distances"):
+        kernel = getattr(_kernels, name)
+        assert kernel.targetoptions.get("cache") is not False
+        assert kernel._cache.__class__.__name__ == "FunctionCache"
+
+
+def test_import_does_not_load_sklearn_or_matplotlib():
+    code = ("import sys, kmeans_core; "
+            "print(sorted(m for m in ('sklearn', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+# -- errors name the offending value ---------------------------------------------
+
+
+X_OK = np.arange(20, dtype=np.float64).reshape(10, 2)
+
+
+@pytest.mark.parametrize("params, X, weight, message", [
+    ({"n_clusters": 0}, X_OK, None, "n_clusters=0 must be >= 1"),
+    ({"n_clusters": 11}, X_OK, None, "n_clusters=11 exceeds n_samples=10"),
+    ({"n_clusters": 2.5}, X_OK, None, "n_clusters=2.5 must be an integer"),
+    ({"n_clusters": 2}, X_OK.ravel(), None, r"must be 2-D .* ndim=1"),
+    ({"n_clusters": 2}, X_OK[None], None, "ndim=3"),
+    ({"n_clusters": 2}, np.empty((0, 3)), None, r"X is empty: shape \(0, 3\)"),
+    ({"n_clusters": 2}, np.where(X_OK == 7, np.nan, X_OK), None, "NaN or infinity .*row 3"),
+    ({"n_clusters": 2}, np.where(X_OK == 0, np.inf, X_OK), None, "NaN or infinity .*row 0"),
+    ({"n_clusters": 2, "init": "kmeans"}, X_OK, None, "init='kmeans' is not"),
+    ({"n_clusters": 2, "init": np.zeros((3, 2))}, X_OK, None,
+     r"init array has shape \(3, 2\); expected .* \(2, 2\)"),
+    ({"n_clusters": 2, "init": np.zeros((2, 5))}, X_OK, None, r"shape \(2, 5\)"),
+    ({"n_clusters": 2}, X_OK, -np.ones(10), r"sample_weight\[0\]=-1.0"),
+    ({"n_clusters": 2}, X_OK, np.ones(9), r"sample_weight has shape \(9,\)"),
+    ({"n_clusters": 2}, X_OK, np.zeros(10), "sums to 0"),
+    ({"n_clusters": 2, "max_iter": 0}, X_OK, None, "max_iter=0 must be >= 1"),
+    ({"n_clusters": 2, "tol": -1}, X_OK, None, "tol=-1 must be a number >= 0"),
+    ({"n_clusters": 2, "n_init": 0}, X_OK, None, "n_init=0 must be >= 1"),
+    ({"n_clusters": 2, "random_state": "x"}, X_OK, None, "random_state='x'"),
+])
+def test_bad_input_raises_value_error_naming_it(params, X, weight, message):
+    with pytest.raises(ValueError, match=message):
+        KMeans(**params).fit(X, sample_weight=weight)
+
+
+def test_predict_checks_fitted_and_features():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        KMeans(2).predict(X_OK)
+    km = KMeans(2, random_state=0).fit(X_OK)
+    with pytest.raises(ValueError, match="X has 3 features; .* fitted with 2"):
+        km.predict(np.zeros((4, 3)))
+
+
+def test_init_array_with_n_init_warns():
+    with pytest.warns(RuntimeWarning, match="n_init=3 ignored"):
+        KMeans(2, init=X_OK[:2], n_init=3).fit(X_OK)
+
+
+def test_no_warning_on_a_normal_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KMeans(3, random_state=0).fit(blobs(n_samples=300))
