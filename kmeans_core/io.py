@@ -1,0 +1,391 @@
+"""Reading images of any kind into RGB(A) arrays, and writing quantized ones.
+
+Loading (``load_image``) turns whatever Pillow can open into an (H, W, 3) or
+(H, W, 4) uint8 array:
+
+- EXIF orientation is applied (the pixels are the way a viewer shows them).
+- Greyscale ("L") and 1-bit ("1") images become RGB with R = G = B.
+- Palette images ("P") are expanded to their colours; a palette with
+  transparency (a PNG ``tRNS`` chunk, a GIF transparent index) becomes RGBA.
+- 16-bit ("I;16"), 32-bit integer ("I") and float ("F") greyscale images are
+  scaled to 8 bits: 16-bit values are divided by 257 (65535 -> 255); "I"
+  values that fit in 0-65535 are read as 16-bit, others are stretched from
+  their minimum to their maximum; "F" values in [0, 1] are multiplied by 255,
+  others are stretched from minimum to maximum (NaN becomes 0).
+- CMYK, YCbCr and other colour modes go through Pillow's conversion to RGB.
+- Alpha is kept, as a fourth channel, only if some pixel is not fully opaque:
+  an RGBA file whose alpha is 255 everywhere loads as RGB.
+- An animated image (GIF, APNG, WebP, multi-page TIFF) gives its first frame,
+  with an ``ImageWarning``.
+- A file with more than ``max_pixels`` pixels is refused from its header,
+  before any pixel is decoded (``ImageTooLargeError``).
+- Every other failure (missing file, folder, empty, truncated or corrupt file,
+  not an image) is an ``ImageReadError`` whose one-line message names the file.
+  The file is only ever opened for reading.
+
+How alpha is quantized (see ``kmeans_core.quantize``): RGBA pixels are
+clustered in four dimensions, R, G, B and A, so the palette has an alpha per
+entry; fully transparent pixels are first set to (0, 0, 0, 0).
+
+Encoding (``encode_image``):
+
+- "png": an indexed (colour type 3) PNG with the smallest bit depth that holds
+  the palette: 1 bit for up to 2 colours, 2 bits up to 4, 4 bits up to 16,
+  8 bits otherwise. The palette alpha goes to a ``tRNS`` chunk (entries that
+  are not fully opaque are put first so the chunk stays short). zlib level 9
+  (Pillow's ``optimize=True``). No metadata unless ``metadata`` is given.
+- "gif": a GIF. GIF has one fully transparent index and no partial alpha:
+  palette entries with alpha < 128 all become that one transparent entry, and
+  entries with alpha >= 128 become opaque. ``metadata`` is ignored.
+"""
+
+import io as _io
+import os
+import struct
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import check_int
+
+# Pillow's own default limit (``PIL.Image.MAX_IMAGE_PIXELS``): about 89.5
+# million pixels, e.g. 10,000 x 8,948.
+DEFAULT_MAX_PIXELS = 89_478_485
+
+_EXIF_ORIENTATION = 0x0112
+
+
+class ImageReadError(ValueError):
+    """The file cannot be read as an image (missing, empty, corrupt, ...)."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """The image has more pixels than allowed (a possible decompression bomb)."""
+
+
+class ImageWarning(UserWarning):
+    """Something about an image was not used, e.g. the later frames of an animation."""
+
+
+@dataclass
+class LoadedImage:
+    """An image read by ``load_image``.
+
+    Attributes
+    ----------
+    pixels : ndarray of shape (H, W, 3) or (H, W, 4), uint8
+        The pixels, EXIF orientation applied; 4 channels only if some pixel is
+        not fully opaque.
+    format : str
+        Pillow's name of the file format, e.g. "JPEG", "PNG".
+    mode : str
+        Pillow's mode of the file, e.g. "RGB", "P", "I;16", "CMYK".
+    metadata : dict
+        What can be carried over to the output: "exif" (bytes, orientation tag
+        removed since the pixels are already upright), "icc_profile" (bytes,
+        only an RGB profile), "dpi" (tuple of two floats). Keys are present
+        only when the file has them.
+    """
+
+    pixels: np.ndarray
+    format: str
+    mode: str
+    metadata: dict = field(default_factory=dict)
+
+
+def _one_line(exc):
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def load_image(path, *, max_pixels=DEFAULT_MAX_PIXELS):
+    """Read an image file into an RGB or RGBA uint8 array.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. Only read, never written.
+    max_pixels : int or None, default=DEFAULT_MAX_PIXELS
+        Refuse images with more pixels than this, checked from the header
+        before decoding. None: no limit.
+
+    Returns
+    -------
+    LoadedImage
+
+    Raises
+    ------
+    ImageTooLargeError
+        More than ``max_pixels`` pixels.
+    ImageReadError
+        Missing file, a folder, an empty, truncated or corrupt file, a file
+        that is not an image or that Pillow cannot decode.
+
+    Warns
+    -----
+    ImageWarning
+        An animated image: only its first frame is used.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from PIL import Image
+    >>> path = os.path.join(tempfile.mkdtemp(), "grey.png")
+    >>> Image.new("L", (3, 2), 7).save(path)
+    >>> loaded = load_image(path)
+    >>> loaded.pixels.shape, loaded.pixels[0, 0].tolist(), loaded.format, loaded.mode
+    ((2, 3, 3), [7, 7, 7], 'PNG', 'L')
+    """
+    from PIL import Image
+
+    name = os.fspath(path)
+    if max_pixels is not None:
+        max_pixels = check_int(max_pixels, "max_pixels", low=1)
+    if not os.path.exists(name):
+        raise ImageReadError(f"{name}: no such file")
+    if os.path.isdir(name):
+        raise ImageReadError(f"{name}: is a directory, not an image file")
+    try:
+        if os.path.getsize(name) == 0:
+            raise ImageReadError(f"{name}: empty file (0 bytes)")
+    except OSError as exc:
+        raise ImageReadError(f"{name}: cannot read: {_one_line(exc)}") from None
+
+    # Pillow refuses images above 2 x MAX_IMAGE_PIXELS by itself; when the
+    # caller allows more, lift Pillow's limit for this call only.
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    lift = pillow_limit is not None and (
+        max_pixels is None or max_pixels > pillow_limit
+    )
+    try:
+        if lift:
+            Image.MAX_IMAGE_PIXELS = None
+        with warnings.catch_warnings():
+            # Our own limit is checked below; Pillow's warning would be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return _load(name, max_pixels)
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{name}: too many pixels: {_one_line(exc)}") from None
+    except Image.UnidentifiedImageError:
+        raise ImageReadError(
+            f"{name}: not an image, or a format Pillow cannot read"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
+            KeyError, TypeError, ZeroDivisionError) as exc:
+        # Pillow's decoders report broken files with all of these.
+        raise ImageReadError(
+            f"{name}: cannot decode: {_one_line(exc)}"
+        ) from None
+    except MemoryError:
+        raise ImageReadError(f"{name}: not enough memory to decode") from None
+    finally:
+        if lift:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _load(name, max_pixels):
+    from PIL import Image, ImageOps
+
+    with Image.open(name) as im:  # lazy: only the header is read so far
+        width, height = im.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise ImageTooLargeError(
+                f"{name}: {width} x {height} = {width * height:,} pixels exceeds "
+                f"max_pixels={max_pixels:,}"
+            )
+        file_format = im.format or "unknown"
+        file_mode = im.mode
+        if getattr(im, "is_animated", False):
+            n_frames = getattr(im, "n_frames", "several")
+            warnings.warn(
+                f"{name}: animated image with {n_frames} frames; only the "
+                "first frame is used",
+                ImageWarning, stacklevel=3,
+            )
+            im.seek(0)
+        im.load()
+        metadata = _metadata(im)
+        upright = ImageOps.exif_transpose(im)
+        pixels = _to_rgb_array(upright)
+    return LoadedImage(pixels=pixels, format=file_format, mode=file_mode,
+                       metadata=metadata)
+
+
+def _metadata(im):
+    """exif (orientation removed), an RGB icc_profile and dpi, when present."""
+    metadata = {}
+    exif = im.getexif()
+    if _EXIF_ORIENTATION in exif:
+        del exif[_EXIF_ORIENTATION]
+    if len(exif):
+        metadata["exif"] = exif.tobytes()
+    icc = im.info.get("icc_profile")
+    # Bytes 16-19 of an ICC profile name its colour space; the output is RGB,
+    # so a CMYK or grey profile would misdescribe it.
+    if icc and len(icc) >= 20 and icc[16:20] == b"RGB ":
+        metadata["icc_profile"] = icc
+    dpi = im.info.get("dpi")
+    if dpi:
+        metadata["dpi"] = tuple(float(d) for d in dpi)
+    return metadata
+
+
+def _to_rgb_array(im):
+    """(H, W, 3|4) uint8 array of a loaded Pillow image of any mode."""
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        grey = _scale_to_uint8(np.asarray(im), mode)
+        return np.repeat(grey[:, :, np.newaxis], 3, axis=2)
+    has_alpha = (
+        mode in ("RGBA", "RGBa", "LA", "La", "PA")
+        or "transparency" in im.info
+    )
+    if has_alpha:
+        pixels = np.asarray(im.convert("RGBA"))
+        if (pixels[..., 3] < 255).any():
+            return np.ascontiguousarray(pixels)
+        return np.ascontiguousarray(pixels[..., :3])
+    if mode != "RGB":
+        im = im.convert("RGB")
+    return np.ascontiguousarray(np.asarray(im))
+
+
+def _scale_to_uint8(values, mode):
+    """High bit-depth greyscale values scaled to 0-255 (see the module notes)."""
+    if mode.startswith("I;16"):
+        values = values.astype(np.float64) / 257.0
+    elif mode == "I":
+        low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+        if low >= 0 and high <= 65535:
+            values = values.astype(np.float64) / 257.0
+        else:
+            values = _stretch(values.astype(np.float64))
+    else:  # "F"
+        values = np.nan_to_num(values.astype(np.float64), nan=0.0)
+        finite = values[np.isfinite(values)]
+        if finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
+            values = values * 255.0
+        else:
+            values = _stretch(values)
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def _stretch(values):
+    """Map the finite minimum to 0 and the finite maximum to 255."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.zeros_like(values)
+    low, high = finite.min(), finite.max()
+    if high == low:
+        return np.zeros_like(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (np.clip(values, low, high) - low) * (255.0 / (high - low))
+
+
+def _bit_depth(n_entries):
+    """Smallest PNG bit depth (1, 2, 4 or 8) that indexes ``n_entries`` colours."""
+    for bits in (1, 2, 4):
+        if n_entries <= 1 << bits:
+            return bits
+    return 8
+
+
+def encode_image(result, fmt="png", *, metadata=None):
+    """Encode a quantized image as an indexed PNG or a GIF.
+
+    Parameters
+    ----------
+    result : QuantizeResult
+        From ``kmeans_core.quantize``: a palette of 1 to 256 colours (RGB or
+        RGBA) and the (H, W) indices. Not modified.
+    fmt : {"png", "gif"}, default="png"
+        Output format (case-insensitive).
+    metadata : dict or None, default=None
+        For PNG only: "exif" (bytes), "icc_profile" (bytes) and "dpi" (two
+        numbers) are written when present, e.g. ``LoadedImage.metadata``.
+        None writes no metadata.
+
+    Returns
+    -------
+    bytes
+        The encoded file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeans_core.quantize import quantize
+    >>> image = np.zeros((4, 4, 3), dtype=np.uint8); image[:2] = 255
+    >>> data = encode_image(quantize(image, 2))
+    >>> data[:8] == b"\\x89PNG\\r\\n\\x1a\\n", data[24]  # bit depth in IHDR
+    (True, 1)
+    """
+
+    fmt = str(fmt).lower()
+    if fmt not in ("png", "gif"):
+        raise ValueError(f"fmt={fmt!r} is not 'png' or 'gif'")
+    palette = np.asarray(result.palette)
+    indices = np.asarray(result.indices)
+    if palette.dtype != np.uint8 or palette.ndim != 2 or palette.shape[1] not in (3, 4) \
+            or not 1 <= palette.shape[0] <= 256:
+        raise ValueError(
+            f"palette must be (n, 3) or (n, 4) uint8 with 1 <= n <= 256; got "
+            f"{palette.shape} {palette.dtype}"
+        )
+    if indices.ndim != 2 or indices.size == 0:
+        raise ValueError(f"indices must be a non-empty (H, W) array; got {indices.shape}")
+    if int(indices.max()) >= palette.shape[0]:
+        raise ValueError(
+            f"indices reach {int(indices.max())} but the palette has "
+            f"{palette.shape[0]} entries"
+        )
+    indices = indices.astype(np.uint8, copy=False)
+    if fmt == "gif":
+        return _encode_gif(palette, indices)
+
+    options = {"optimize": True, "bits": _bit_depth(palette.shape[0])}
+    if palette.shape[1] == 4 and (palette[:, 3] < 255).any():
+        # Entries with alpha < 255 first, so tRNS can stop after the last one.
+        order = np.argsort(palette[:, 3] == 255, kind="stable")
+        lookup = np.empty(palette.shape[0], dtype=np.uint8)
+        lookup[order] = np.arange(palette.shape[0], dtype=np.uint8)
+        palette, indices = palette[order], lookup[indices]
+        n_translucent = int(np.count_nonzero(palette[:, 3] < 255))
+        options["transparency"] = palette[:n_translucent, 3].tobytes()
+    for key in ("exif", "icc_profile", "dpi"):
+        if metadata and metadata.get(key):
+            options[key] = metadata[key]
+    image = _palette_image(palette[:, :3], indices)
+    buffer = _io.BytesIO()
+    image.save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+def _palette_image(rgb_palette, indices):
+    from PIL import Image
+
+    height, width = indices.shape
+    image = Image.frombytes("P", (width, height), np.ascontiguousarray(indices).tobytes())
+    image.putpalette(np.ascontiguousarray(rgb_palette).tobytes(), "RGB")
+    return image
+
+
+def _encode_gif(palette, indices):
+    options = {"optimize": False}
+    if palette.shape[1] == 4:
+        transparent = np.flatnonzero(palette[:, 3] < 128)
+        if transparent.size:
+            # GIF has one transparent index: every entry with alpha < 128 maps
+            # to the first of them; entries with alpha >= 128 become opaque.
+            lookup = np.arange(palette.shape[0], dtype=np.uint8)
+            lookup[transparent] = transparent[0]
+            indices = lookup[indices]
+            palette = palette.copy()
+            palette[transparent[0], :3] = 0
+            options["transparency"] = int(transparent[0])
+    image = _palette_image(palette[:, :3], indices)
+    buffer = _io.BytesIO()
+    image.save(buffer, "GIF", **options)
+    return buffer.getvalue()

@@ -1,0 +1,340 @@
+"""Colour quantization: an image's colours reduced to a palette by k-means.
+
+``quantize`` clusters the *distinct* colours of an image, each weighted by the
+number of pixels that have it. With integer weights this is exactly the
+objective of clustering all pixels (same centres, same iterations, same
+inertia), on far fewer points: a 273,280-pixel photo has about 97,000 distinct
+colours, a flat graphic a few hundred. The clustering itself is ``KMeans`` (or
+``MiniBatchKMeans``); this module only prepares the points and turns the
+centres into a palette.
+
+Alpha: an (H, W, 4) image is clustered in four dimensions, R, G, B and A, all
+in 0-255 units, so opacity is treated like one more colour channel. Fully
+transparent pixels (A = 0) are first set to (0, 0, 0, 0): their colour is
+invisible, and would otherwise pull palette entries towards colours nobody
+sees. An (H, W, 3) image gives an RGB palette.
+
+From centres to palette: the centres are rounded to uint8, every distinct
+colour is labelled with its nearest rounded centre (one assignment pass, not a
+new clustering) and every pixel takes the label of its colour. Palette entries
+no pixel uses (two centres that round to the same colour) are dropped, and the
+palette is sorted by decreasing pixel count.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _kernels
+from ._validation import check_int
+from .kmeans import ConvergenceWarning, KMeans
+
+_METHODS = ("kmeans", "minibatch")
+# From this many pixels on, unique RGB colours are counted with one bincount
+# over all 2**24 colours (O(n), 128 MB of counts) instead of sorting.
+_BINCOUNT_MIN_PIXELS = 1 << 21
+
+
+@dataclass
+class QuantizeResult:
+    """A quantized image: a palette and, per pixel, an index into it.
+
+    Attributes
+    ----------
+    palette : ndarray of shape (n_out, C), uint8
+        The colours, C = 3 (RGB) or 4 (RGBA); ``n_out <= n_colors``, sorted by
+        decreasing pixel count. Every entry is used by at least one pixel.
+    indices : ndarray of shape (H, W), uint8
+        Index into ``palette`` of every pixel.
+    n_iter : int
+        k-means iterations (mini-batch: passes over the data); 0 when the image
+        had no more distinct colours than asked for.
+    inertia : float
+        Sum over all pixels of the squared distance between the pixel and its
+        palette colour, in 0-255 units (so ``mse = inertia / (H * W * C)``).
+    seconds : float
+        Time spent in ``quantize`` (counting colours, clustering, assigning).
+    n_colors_in : int
+        Number of distinct colours of the input (after transparent pixels were
+        set to (0, 0, 0, 0)).
+    method : str
+        "kmeans" or "minibatch".
+    history : list of IterationRecord or None
+        With ``record_history=True``: the centres (float32, 0-255 units) and
+        inertia of every iteration of the fit.
+    """
+
+    palette: np.ndarray
+    indices: np.ndarray
+    n_iter: int
+    inertia: float
+    seconds: float
+    n_colors_in: int
+    method: str
+    history: list | None = None
+
+    def to_image(self):
+        """The quantized image, ndarray of shape (H, W, C), uint8."""
+        return self.palette[self.indices]
+
+    def to_pil(self):
+        """The quantized image as a Pillow image of mode "P".
+
+        The palette is this result's palette; for an RGBA palette the image
+        carries the alpha of each entry (saved as a PNG ``tRNS`` chunk).
+        """
+        from PIL import Image
+
+        height, width = self.indices.shape
+        image = Image.frombytes(
+            "P", (width, height), np.ascontiguousarray(self.indices).tobytes()
+        )
+        rawmode = "RGBA" if self.palette.shape[1] == 4 else "RGB"
+        image.putpalette(np.ascontiguousarray(self.palette).tobytes(), rawmode)
+        return image
+
+
+def _check_image(image):
+    """``image`` as an (H, W, 3|4) uint8 array, or a ValueError naming it."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 (0-255); got dtype {image.dtype}")
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(
+            f"image must have shape (H, W, 3) or (H, W, 4); got {image.shape}"
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image is empty: shape {image.shape}")
+    return image
+
+
+def unique_colors(image):
+    """Distinct colours of an image, their pixel counts and each pixel's colour.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, 3) or (H, W, 4), uint8
+        Never modified.
+
+    Returns
+    -------
+    colors : ndarray of shape (m, C), uint8
+        The distinct colours, in increasing order of their packed code
+        (R, G, B[, A] as one big-endian integer).
+    counts : ndarray of shape (m,), int64
+        Number of pixels of each colour.
+    inverse : ndarray of shape (H * W,), int32
+        Index into ``colors`` of every pixel, in row-major order:
+        ``colors[inverse]`` is the image's pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.array([[[9, 9, 9], [0, 0, 0], [9, 9, 9]]], dtype=np.uint8)
+    >>> colors, counts, inverse = unique_colors(image)
+    >>> colors.tolist(), counts.tolist(), inverse.tolist()
+    ([[0, 0, 0], [9, 9, 9]], [1, 2], [1, 0, 1])
+    """
+    image = _check_image(image)
+    n_channels = image.shape[2]
+    pixels = image.reshape(-1, n_channels)
+    codes = np.zeros(pixels.shape[0], dtype=np.uint32)
+    for c in range(n_channels):
+        codes <<= np.uint32(8)
+        codes |= pixels[:, c]
+
+    if n_channels == 3 and pixels.shape[0] >= _BINCOUNT_MIN_PIXELS:
+        all_counts = np.bincount(codes, minlength=1 << 24)
+        present = np.flatnonzero(all_counts)
+        counts = all_counts[present].astype(np.int64)
+        del all_counts
+        lookup = np.empty(1 << 24, dtype=np.int32)
+        lookup[present] = np.arange(present.size, dtype=np.int32)
+        inverse = lookup[codes]
+        unique_codes = present.astype(np.uint32)
+    else:
+        unique_codes, inverse, counts = np.unique(
+            codes, return_inverse=True, return_counts=True
+        )
+        inverse = inverse.astype(np.int32).reshape(-1)
+        counts = counts.astype(np.int64)
+
+    shifts = np.arange(8 * (n_channels - 1), -1, -8, dtype=np.uint32)
+    colors = ((unique_codes[:, np.newaxis] >> shifts) & np.uint32(0xFF)).astype(
+        np.uint8
+    )
+    return colors, counts, inverse
+
+
+def mse(original, reconstructed):
+    """Mean squared error over all pixels and channels, in 0-255 units.
+
+    Parameters
+    ----------
+    original, reconstructed : ndarray of the same shape
+        Images (any number of channels), compared as float64. Not modified.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mse(np.array([[0, 0], [0, 0]]), np.array([[0, 2], [0, 0]]))
+    1.0
+    """
+    a = np.asarray(original)
+    b = np.asarray(reconstructed)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"original has shape {a.shape} but reconstructed has shape {b.shape}"
+        )
+    if a.size == 0:
+        raise ValueError(f"images are empty: shape {a.shape}")
+    diff = a.astype(np.float64) - b.astype(np.float64)
+    return float(np.mean(diff * diff))
+
+
+def psnr(original, reconstructed):
+    """Peak signal-to-noise ratio in dB, peak 255: ``10 log10(255**2 / mse)``.
+
+    Returns ``inf`` when the images are identical.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> psnr(np.zeros((2, 2)), np.full((2, 2), 255.0))
+    0.0
+    """
+    error = mse(original, reconstructed)
+    if error == 0:
+        return float("inf")
+    return float(10.0 * np.log10(255.0**2 / error))
+
+
+def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
+             tol=1e-4, batch_size=None, record_history=False):
+    """Reduce an image to at most ``n_colors`` colours with k-means.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, 3) or (H, W, 4), uint8
+        RGB or RGBA pixels. Never modified.
+    n_colors : int
+        Largest palette size, 1 to 256.
+    method : {"kmeans", "minibatch"}, default="kmeans"
+        "kmeans": ``KMeans`` (Lloyd, k-means++ start) on the distinct colours
+        weighted by their pixel counts, the same objective as clustering every
+        pixel. "minibatch": ``MiniBatchKMeans`` on the same weighted colours.
+    random_state : None, int or numpy.random.Generator, default=0
+        Seed of the clustering; the default makes the result repeatable.
+    max_iter : int, default=300
+        Most iterations (mini-batch: passes over the data).
+    tol : float, default=1e-4
+        Convergence threshold of ``KMeans`` (see there). Ignored by
+        "minibatch", which uses its own early stopping.
+    batch_size : int or None, default=None
+        Mini-batch size; None keeps ``MiniBatchKMeans``'s default. Only with
+        ``method="minibatch"``.
+    record_history : bool, default=False
+        Keep the centres of every iteration in ``result.history``.
+
+    Returns
+    -------
+    QuantizeResult
+        When the image has no more than ``n_colors`` distinct colours, the
+        palette is exactly those colours (no clustering, ``n_iter=0``,
+        ``inertia=0.0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.array([[[0, 0, 0], [10, 0, 0], [250, 250, 250]]], dtype=np.uint8)
+    >>> result = quantize(image, 2)
+    >>> result.palette.tolist(), result.indices.tolist()
+    ([[5, 0, 0], [250, 250, 250]], [[0, 0, 1]])
+    """
+    start = time.perf_counter()
+    image = _check_image(image)
+    n_colors = check_int(n_colors, "n_colors", low=1, high=256)
+    if method not in _METHODS:
+        raise ValueError(f"method={method!r} is not 'kmeans' or 'minibatch'")
+    if batch_size is not None and method != "minibatch":
+        raise ValueError(
+            f"batch_size={batch_size!r} is only used with method='minibatch'"
+        )
+    height, width, n_channels = image.shape
+
+    if n_channels == 4 and (image[..., 3] == 0).any():
+        image = image.copy()  # never touch the caller's array
+        image[image[..., 3] == 0] = 0
+    colors, counts, inverse = unique_colors(image)
+    n_colors_in = colors.shape[0]
+    X = colors.astype(np.float32)
+    sample_weight = counts.astype(np.float32)
+
+    if n_colors_in <= n_colors:
+        centers = X
+        n_iter = 0
+        history = [_initial_record(X)] if record_history else None
+    else:
+        model = _make_model(method, n_colors, random_state=random_state,
+                            max_iter=max_iter, tol=tol, batch_size=batch_size,
+                            record_history=record_history)
+        with warnings.catch_warnings():
+            # Fewer clusters than asked for just means a smaller palette.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, sample_weight=sample_weight)
+        centers = model.cluster_centers_
+        n_iter = int(model.n_iter_)
+        history = list(getattr(model, "history_", [])) if record_history else None
+
+    palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
+    labels = np.empty(n_colors_in, dtype=np.int32)
+    distances = np.empty(n_colors_in, dtype=np.float32)
+    # One assignment of the colours to the rounded centres (lowest index wins a
+    # tie, so of two centres rounding to the same colour only the first is used).
+    _kernels.assign_labels(X, sample_weight, palette.astype(np.float32),
+                           labels, distances)
+    pixel_counts = np.bincount(labels, weights=counts, minlength=palette.shape[0])
+    order = np.argsort(-pixel_counts, kind="stable")
+    order = order[pixel_counts[order] > 0]  # drop entries no pixel uses
+    remap = np.zeros(palette.shape[0], dtype=np.uint8)
+    remap[order] = np.arange(order.size, dtype=np.uint8)
+    indices = remap[labels][inverse].reshape(height, width)
+    inertia = float(np.dot(counts.astype(np.float64), distances.astype(np.float64)))
+
+    return QuantizeResult(
+        palette=palette[order],
+        indices=indices,
+        n_iter=n_iter,
+        inertia=inertia,
+        seconds=time.perf_counter() - start,
+        n_colors_in=int(n_colors_in),
+        method=method,
+        history=history,
+    )
+
+
+def _initial_record(centers):
+    from ._lloyd import IterationRecord
+
+    return IterationRecord(centers.copy(), 0.0)
+
+
+def _make_model(method, n_colors, *, random_state, max_iter, tol, batch_size,
+                record_history):
+    if method == "kmeans":
+        return KMeans(n_colors, init="k-means++", n_init=1, max_iter=max_iter,
+                      tol=tol, random_state=random_state,
+                      record_history=record_history)
+    # Imported here: the mini-batch module is optional for the default path.
+    from .minibatch import MiniBatchKMeans
+
+    options = {} if batch_size is None else {"batch_size": batch_size}
+    return MiniBatchKMeans(n_colors, init="k-means++", max_iter=max_iter,
+                           random_state=random_state,
+                           record_history=record_history, **options)
