@@ -32,6 +32,34 @@ def chunk_rows(n_samples):
     return max(_MIN_CHUNK_ROWS, per_chunk)
 
 
+@njit(cache=True, inline="always")
+def _nearest_two(X, i, centers_t, dist):
+    """Nearest and second-nearest centre of row ``i``: (best, best_dist, second_dist).
+
+    Squared distances in the dtype of X; the lowest index wins a tie.
+    ``dist`` is an (n_clusters,) scratch buffer.
+    """
+    n_features, n_clusters = centers_t.shape
+    dist[:] = 0
+    for f in range(n_features):
+        x = X[i, f]
+        for j in range(n_clusters):
+            diff = x - centers_t[f, j]
+            dist[j] += diff * diff
+    best = 0
+    best_dist = dist[0]
+    second_dist = np.inf
+    for j in range(1, n_clusters):
+        d = dist[j]
+        if d < best_dist:
+            second_dist = best_dist
+            best_dist = d
+            best = j
+        elif d < second_dist:
+            second_dist = d
+    return best, best_dist, second_dist
+
+
 @njit(parallel=True, cache=True)
 def assign_labels(X, sample_weight, centers, labels, distances):
     """Label every row with its nearest centre and return the weighted inertia.
@@ -44,7 +72,7 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     distances      OUT (n_samples,) same dtype as X, squared distance to it
     returns        float64, sum of sample_weight * distances
     """
-    n_samples, n_features = X.shape
+    n_samples = X.shape[0]
     n_clusters = centers.shape[0]
     # (n_features, n_clusters): the innermost loop runs over contiguous
     # centres, which the compiler turns into SIMD instructions.
@@ -58,21 +86,79 @@ def assign_labels(X, sample_weight, centers, labels, distances):
         dist = np.empty(n_clusters, dtype=X.dtype)
         inertia = 0.0
         for i in range(start, end):
-            dist[:] = 0
-            for f in range(n_features):
-                x = X[i, f]
-                for j in range(n_clusters):
-                    diff = x - centers_t[f, j]
-                    dist[j] += diff * diff
-            best = 0
-            best_dist = dist[0]
-            for j in range(1, n_clusters):
-                if dist[j] < best_dist:
-                    best_dist = dist[j]
-                    best = j
+            best, best_dist, _ = _nearest_two(X, i, centers_t, dist)
             labels[i] = best
             distances[i] = best_dist
             inertia += sample_weight[i] * best_dist
+        chunk_inertia[chunk] = inertia
+    total = 0.0
+    for chunk in range(n_chunks):
+        total += chunk_inertia[chunk]
+    return total
+
+
+# Relative safety margin on the pruning test, far above float32 rounding, so a
+# row is only skipped when no other centre can be as near (ties included).
+_PRUNE_MARGIN = 1e-5
+
+
+@njit(parallel=True, cache=True)
+def assign_labels_pruned(X, sample_weight, centers, half_gap, labels, distances, lower):
+    """``assign_labels`` that skips rows which cannot change centre (Hamerly).
+
+    A row keeps its label without comparing it to the other centres when its
+    distance to its own centre is below both half the gap from that centre to
+    the nearest other one (``half_gap``) and its lower bound on the distance
+    to every other centre (``lower``). Otherwise it is compared with all
+    centres exactly as in ``assign_labels``, so the labels are the same; only
+    the work differs. The distance to its own centre is always recomputed, so
+    ``distances`` and the inertia are exact.
+
+    X              IN    (n_samples, n_features)
+    sample_weight  IN    (n_samples,)
+    centers        IN    (n_clusters, n_features)
+    half_gap       IN    (n_clusters,) float64, half the distance (not squared)
+                         from each centre to its nearest other centre
+    labels         INOUT (n_samples,) int32; -1 where not yet known
+    distances      OUT   (n_samples,) squared distance to the own centre
+    lower          INOUT (n_samples,) float64, lower bound on the distance (not
+                         squared) to the second-nearest centre; set here for
+                         searched rows; the caller lowers it by how far the
+                         centres moved
+    returns        float64 inertia
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    centers_t = np.ascontiguousarray(centers.T)
+    size = chunk_rows(n_samples)
+    n_chunks = (n_samples + size - 1) // size
+    chunk_inertia = np.zeros(n_chunks, dtype=np.float64)
+    for chunk in prange(n_chunks):
+        start = chunk * size
+        end = min(start + size, n_samples)
+        dist = np.empty(n_clusters, dtype=X.dtype)
+        inertia = 0.0
+        for i in range(start, end):
+            own = labels[i]
+            searched = True
+            if own >= 0:
+                # Accumulated in dist[own], so rounded exactly as in a search.
+                dist[own] = 0
+                for f in range(n_features):
+                    diff = X[i, f] - centers_t[f, own]
+                    dist[own] += diff * diff
+                d_own = dist[own]
+                bound = max(half_gap[own], lower[i]) * (1.0 - _PRUNE_MARGIN)
+                if np.sqrt(np.float64(d_own)) < bound:
+                    distances[i] = d_own
+                    inertia += sample_weight[i] * d_own
+                    searched = False
+            if searched:
+                best, best_dist, second_dist = _nearest_two(X, i, centers_t, dist)
+                labels[i] = best
+                distances[i] = best_dist
+                lower[i] = np.sqrt(np.float64(second_dist))
+                inertia += sample_weight[i] * best_dist
         chunk_inertia[chunk] = inertia
     total = 0.0
     for chunk in range(n_chunks):

@@ -106,16 +106,24 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     distances = np.empty(n_samples, dtype=X.dtype)
     sums = np.empty((n_clusters, n_features), dtype=np.float64)
     weight_in_clusters = np.empty(n_clusters, dtype=np.float64)
+    # Lower bounds on each row's distance to its second-nearest centre: they
+    # let the assignment skip rows that cannot change centre (Hamerly 2010).
+    lower = np.zeros(n_samples, dtype=np.float64)
 
     converged = strict = False
     for i in range(max_iter):
-        inertia = _kernels.assign_labels(X, sample_weight, centers, labels, distances)
+        inertia = _kernels.assign_labels_pruned(
+            X, sample_weight, centers, _half_gaps(centers), labels, distances, lower
+        )
         if history is not None:
             history.append(IterationRecord(centers.copy(), inertia))
         shift = _kernels.update_centers(
             X, sample_weight, labels, distances, centers, centers_new,
             sums, weight_in_clusters,
         )
+        # A centre moving by p brings every other centre at most p nearer.
+        moved = np.sqrt(((centers_new.astype(np.float64) - centers) ** 2).sum(axis=1))
+        np.subtract(lower, moved.max(), out=lower)
         centers, centers_new = centers_new, centers
         if np.array_equal(labels, labels_old):
             # The labels did not change, so neither did the centres.
@@ -127,7 +135,17 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
         labels_old[:] = labels
 
     if not strict:
-        inertia = _kernels.assign_labels(X, sample_weight, centers, labels, distances)
+        inertia = _kernels.assign_labels_pruned(
+            X, sample_weight, centers, _half_gaps(centers), labels, distances, lower
+        )
     if history is not None:
         history.append(IterationRecord(centers.copy(), inertia))
     return centers, labels, inertia, i + 1, converged
+
+
+def _half_gaps(centers):
+    """Half the distance from each centre to its nearest other centre (float64)."""
+    c = centers.astype(np.float64)
+    gaps = np.sqrt(((c[:, np.newaxis, :] - c[np.newaxis, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(gaps, np.inf)
+    return 0.5 * gaps.min(axis=1)

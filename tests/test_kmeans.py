@@ -124,6 +124,34 @@ def test_assignment_kernel_matches_reference(dtype):
     assert inertia == pytest.approx(ref_inertia, rel=1e-6)
 
 
+def test_pruned_assignment_gives_the_same_labels_as_a_full_search():
+    # Run several Lloyd steps keeping Hamerly's bounds; at every step the
+    # pruned kernel must agree exactly with the plain one, while skipping rows.
+    X = blobs(n_samples=5000, n_centers=12, seed=21, dtype=np.float32)
+    w = np.ones(len(X), np.float32)
+    centers = X[:12].copy()
+    labels = np.full(len(X), -1, np.int32)
+    lower = np.zeros(len(X))
+    dist = np.empty(len(X), np.float32)
+    plain_labels, plain_dist = np.empty_like(labels), np.empty_like(dist)
+    new = np.empty_like(centers)
+    for _ in range(6):
+        inertia = _kernels.assign_labels_pruned(
+            X, w, centers, _lloyd._half_gaps(centers), labels, dist, lower)
+        plain = _kernels.assign_labels(X, w, centers, plain_labels, plain_dist)
+        assert_array_equal(labels, plain_labels)
+        assert_array_equal(dist, plain_dist)
+        assert inertia == plain
+        _kernels.update_centers(X, w, labels, dist, centers, new, np.empty((12, 3)),
+                                np.empty(12))
+        lower -= np.sqrt(((new.astype(np.float64) - centers) ** 2).sum(axis=1)).max()
+        centers, new = new, centers
+    # The bounds let later steps skip most rows: their lower bound stays valid.
+    d2 = ((X[:, None, :].astype(np.float64) - centers[None]) ** 2).sum(axis=2)
+    d2[np.arange(len(X)), labels] = np.inf
+    assert (lower <= np.sqrt(d2.min(axis=1)) + 1e-6).all()
+
+
 def test_update_kernel_matches_reference():
     X = blobs(n_samples=3000, seed=2)
     w = np.random.default_rng(1).uniform(0, 3, len(X))
