@@ -207,8 +207,8 @@ def _load(name, max_pixels):
             )
             im.seek(0)
         im.load()
-        metadata = _metadata(im)
         upright = ImageOps.exif_transpose(im)
+        metadata = _metadata(im)  # after the transpose: it drops the orientation
         pixels = _to_rgb_array(upright)
     return LoadedImage(pixels=pixels, format=file_format, mode=file_mode,
                        metadata=metadata)
