@@ -9,11 +9,12 @@ the two fits closest to the target meets it, which is usually right or one
 off; a bracket that 3 probes did not halve is bisected instead.
 
 Every fit is warm-started: it starts from the final centres of the nearest k
-fitted so far, either below it, plus new centres chosen the k-means++ way (greedy: each new centre is the
-best of ``2 + ln k`` candidates drawn with probability proportional to weight x
-squared distance to the nearest centre so far), or above it, minus the centres
-whose removal raises the inertia least. Starting near a good solution, Lloyd's
-iterations converge in fewer steps, and the colours already found are kept.
+fitted so far, either below it, plus new centres chosen the k-means++ way
+(greedy: each new centre is the best of ``2 + ln k`` candidates drawn with
+probability proportional to weight x squared distance to the nearest centre so
+far), or above it, minus the centres whose removal raises the inertia least.
+Starting near a good solution, Lloyd's iterations converge in fewer steps, and
+the colours already found are kept.
 
 Precision: the k returned reaches the target, and k - 1 was fitted by the
 search and missed it (unless k = 1), so k is exactly the fewest colours as long
