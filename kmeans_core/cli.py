@@ -56,10 +56,10 @@ _SEVERITY = {
 
 # Files a folder expands to, by extension (case-insensitive). A file named
 # on the command line is always tried, whatever its extension.
-IMAGE_EXTENSIONS = frozenset(
-    ".bmp .dib .gif .jfif .jpe .jpeg .jpg .pbm .pcx .pgm .png .pnm .ppm "
-    ".tga .tif .tiff .webp".split()
-)
+IMAGE_EXTENSIONS = frozenset((
+    ".bmp", ".dib", ".gif", ".jfif", ".jpe", ".jpeg", ".jpg", ".pbm", ".pcx",
+    ".pgm", ".png", ".pnm", ".ppm", ".tga", ".tif", ".tiff", ".webp",
+))
 
 # Outputs of an earlier run (NAME-k16.png, NAME-k256.gif ...) are skipped
 # when a folder is expanded, so running twice does not compress outputs.
@@ -73,8 +73,10 @@ outputs:
   suffix follows -k, or is --ext). An output name ending in .gif writes a GIF,
   else an indexed PNG at the smallest bit depth that holds the palette.
   Folders expand to the image files in them (--recursive: also sub-folders);
-  hidden files and earlier outputs (*-k<N>.png, *-k<N>.gif, *--ext) are
-  skipped. Existing files are replaced only with --force; an input never.
+  hidden files and earlier outputs (*-k<N>.png, *-k<N>.gif, names ending in
+  the --ext suffix) are skipped; a file named on the command line is always
+  tried. Existing files are replaced only with --force; an input never.
+  Outputs are written to a temporary file and renamed into place.
 
 exit codes (a batch exits with the most severe: 1 > 4 > 3 > 99 > 98 > 0):
   0    every file compressed
@@ -188,10 +190,11 @@ def build_parser(prog=None):
     parser = _Parser(
         prog=prog,
         description=(
-            "Compress images by colour quantization: k-means finds K colours, "
-            "each pixel takes the nearest one, and the result is written as an "
-            "indexed PNG (or GIF). Prints sizes, bits per pixel, colours and "
-            "PSNR/MSE against the original for each file."
+            "Compress images by colour quantization: k-means finds K colours,\n"
+            "each pixel takes the nearest one, and the result is written as an\n"
+            "indexed PNG (or GIF). For each file it prints the sizes, bits per\n"
+            "pixel, colours before/after, PSNR and MSE against the original,\n"
+            "iterations and seconds."
         ),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -221,7 +224,8 @@ def build_parser(prog=None):
     parser.add_argument(
         "--ext", type=parse_ext, metavar="SUFFIX",
         help="output name suffix replacing the input's extension, ending in "
-        ".png or .gif (default: -k<K>.png, e.g. -k16.png)",
+        ".png or .gif (default: -k<K>.png, e.g. -k16.png); write a suffix "
+        "that starts with '-' as --ext=-small.png",
     )
     parser.add_argument(
         "-f", "--force", action="store_true",
@@ -234,7 +238,8 @@ def build_parser(prog=None):
     )
     parser.add_argument(
         "--keep-metadata", action="store_true",
-        help="copy EXIF, ICC profile and DPI to the output (default: stripped)",
+        help="copy EXIF (without the orientation, the pixels are upright), an "
+        "RGB ICC profile and DPI to a PNG output (default: stripped)",
     )
     parser.add_argument(
         "-r", "--recursive", action="store_true",
@@ -374,8 +379,9 @@ def _is_own_output(name, ext):
 def expand_inputs(paths, *, recursive=False, ext=None):
     """Expand folders into image files.
 
-    Returns ``(files, failures)``: the files in command-line order (each
-    folder's files sorted by path, duplicates dropped), and a FileReport with
+    Returns ``(files, failures)``: the files in command-line order (in a
+    folder: its files sorted by name, then its sub-folders' in name order;
+    duplicates dropped), and a FileReport with
     exit code 3 for each path that does not exist or a folder with no image.
     """
     files, failures, seen = [], [], set()
@@ -393,7 +399,7 @@ def expand_inputs(paths, *, recursive=False, ext=None):
                 subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
                 if not recursive:
                     subfolders[:] = []
-                for name in names:
+                for name in sorted(names):
                     if (
                         not name.startswith(".")
                         and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
@@ -406,7 +412,7 @@ def expand_inputs(paths, *, recursive=False, ext=None):
                 failures.append(
                     _failed(path, None, EXIT_INPUT, f"no image files in folder{hint}")
                 )
-            for name in sorted(found):
+            for name in found:
                 add(os.path.normpath(name))
         elif os.path.exists(path):
             add(path)
@@ -545,11 +551,14 @@ def _temp_path(target):
 
 def _install(tmp, target, *, force):
     """Rename the finished temporary file ``tmp`` to ``target``."""
-    # NamedTemporaryFile makes the file 0600; an image gets the usual mode.
-    os.chmod(tmp, 0o666 & ~_umask())
     if not force and os.path.lexists(target):
         raise _OutputError(f"output {target} exists (use --force to replace it)")
-    os.replace(tmp, target)
+    try:
+        # NamedTemporaryFile makes the file 0600; an image gets the usual mode.
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise _OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def write_atomic(data, target, *, force):
@@ -560,8 +569,11 @@ def write_atomic(data, target, *, force):
     """
     tmp = _temp_path(target)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise _OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
         _install(tmp, target, force=force)
     except BaseException:
         _remove_quietly(tmp)
@@ -572,7 +584,10 @@ def _save_atomic(save, target, *, force):
     """Like write_atomic for a function ``save(path)`` that writes a file."""
     tmp = _temp_path(target)
     try:
-        result = save(tmp)
+        try:
+            result = save(tmp)
+        except OSError as exc:
+            raise _OutputError(_cause(exc, tmp)) from None
         _install(tmp, target, force=force)
         return result
     except BaseException:
@@ -656,7 +671,7 @@ def _compress(job, report):
     report.ratio = round(len(data) / report.input_bytes, 4) if report.input_bytes else None
     report.bpp = round(len(data) * 8 / n_pixels, 4)
     report.colors_in = int(result.n_colors_in)
-    report.colors_out = int(len(result.palette))
+    report.colors_out = len(result.palette)
     report.mse = round(float(mse(original, reconstructed)), 4)
     value = float(psnr(original, reconstructed))
     report.psnr = round(value, 3) if value != float("inf") else None
@@ -675,7 +690,8 @@ def _compress(job, report):
         if job.plot is not None:
             _save_atomic(
                 lambda path: plotting.save_report(
-                    original, result, path, title=os.path.basename(job.input)),
+                    original, result, path, title=os.path.basename(job.input),
+                    n_bytes=len(data), original_bytes=report.input_bytes),
                 job.plot, force=job.force,
             )
             report.plot = job.plot
@@ -706,7 +722,7 @@ def _init_worker(n_threads):
         import numba
 
         numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
-    except Exception:  # noqa: BLE001 - thread count is only a performance hint
+    except Exception:  # noqa: BLE001, S110 - thread count is only a performance hint
         pass
 
 
@@ -740,7 +756,7 @@ def _run(jobs, workers):
                 yield future.result()
             except KeyboardInterrupt:
                 raise
-            except BaseException as exc:  # a worker died (killed, out of memory)
+            except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory)
                 yield _failed(job.input, job.output, EXIT_INTERNAL,
                               f"internal error: worker failed: {type(exc).__name__}")
     except BaseException:

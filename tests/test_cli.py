@@ -1,0 +1,498 @@
+"""Tests of the command line (``compress.py`` / ``kmeans_core.cli``).
+
+Most tests run ``compress.py`` in a subprocess, the way a user does, in a
+temporary folder holding small images made here (and one sample photo). Each
+error path checks the exit code, one line on stderr naming the cause, no
+traceback, and that no file was written or changed. Pure parsing and naming
+functions are tested in-process.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kmeans_core import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPRESS = ROOT / "compress.py"
+SAMPLE = ROOT / "samples" / "chelsea.jpg"
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def run(args, cwd, **kwargs):
+    """Run compress.py with ``args`` in ``cwd``; the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, str(COMPRESS), *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=120, check=False, **kwargs,
+    )
+
+
+def snapshot(folder):
+    """{relative path: (bytes, mtime_ns)} of every file under ``folder``."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(Path(folder).rglob("*")) if p.is_file()
+    }
+
+
+def error_lines(proc):
+    return proc.stderr.splitlines()
+
+
+def assert_clean_failure(proc, code, *needles):
+    """Exit ``code``; stderr one 'compress.py: error:' line holding the needles."""
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = error_lines(proc)
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("compress.py: error: "), lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+
+
+def photo(width=64, height=48, seed=0, alpha=False):
+    """A small photo-like image: smooth gradients plus noise, uint8."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    rgb = np.stack([
+        255 * x / width,
+        255 * y / height,
+        127 + 100 * np.sin((x + y) / 9.0 + seed),
+    ], axis=2)
+    rgb += rng.normal(0, 12, rgb.shape)
+    image = np.clip(rgb, 0, 255).astype(np.uint8)
+    if alpha:
+        a = np.full((height, width, 1), 255, dtype=np.uint8)
+        a[:, : width // 4] = 0  # fully transparent band
+        a[:, width // 4: width // 2] = 128  # half transparent band
+        image = np.concatenate([image, a], axis=2)
+    return image
+
+
+def save(image, path, **kwargs):
+    Image.fromarray(image).save(path, **kwargs)
+    return Path(path)
+
+
+def open_png(path):
+    """Open an output and check it is a valid indexed PNG; the Pillow image."""
+    with Image.open(path) as im:
+        im.load()
+        assert im.format == "PNG"
+        assert im.mode == "P"
+        return im.copy()
+
+
+def n_used_colors(im):
+    return len(np.unique(np.asarray(im)))
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A folder with good and bad inputs."""
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"  # Make: metadata that is stripped by default
+    save(photo(seed=1), tmp_path / "a.jpg", quality=90, exif=exif.tobytes())
+    save(photo(seed=2), tmp_path / "b.png")
+    (tmp_path / "notimage.jpg").write_text("this is not an image\n")
+    (tmp_path / "empty.png").write_bytes(b"")
+    data = (tmp_path / "b.png").read_bytes()
+    (tmp_path / "truncated.png").write_bytes(data[: len(data) // 2])
+    return tmp_path
+
+
+# -- in-process: option types and naming ----------------------------------------
+
+
+@pytest.mark.parametrize("text,value", [("1", 1), ("16", 16), ("256", 256)])
+def test_colors_accepts_1_to_256(text, value):
+    assert cli.parse_colors(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "257", "-3", "16.5", "abc", "1e3", "1_6", ""])
+def test_colors_rejects_junk(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.parse_colors(text)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["a.jpg", "b.jpg", "-o", "x.png"], "-o/--output takes one input"),
+    (["a.jpg", "-o", "x.png", "--out-dir", "d"], "cannot be used together"),
+    (["a.jpg", "-o", "x.png", "--ext", ".gif"], "cannot be used together"),
+    (["a.jpg", "b.jpg", "--plot", "p.png"], "--plot takes one input"),
+    (["a.jpg", "b.jpg", "--animate", "p.gif"], "--animate takes one input"),
+    (["a.jpg", "--plot", "p.gif"], "must end in .png"),
+    (["a.jpg", "--animate", "p.png"], "must end in .gif"),
+    (["a.jpg", "--json", "-q"], "not allowed with"),
+    (["a.jpg", "--ext", "sub/x.png"], "must not contain a folder"),
+    (["a.jpg", "--ext", ".jpg"], "must end in .png or .gif"),
+    (["a.jpg", "--workers", "0"], "0 is not in 1..256"),
+    (["a.jpg", "--max-pixels", "ten"], "not a whole number"),
+    (["a.jpg", "--method", "fast"], "invalid choice"),
+])
+def test_parse_args_rejects(argv, needle):
+    with pytest.raises(cli.UsageError) as info:
+        cli.parse_args(argv, prog="compress.py")
+    assert needle in str(info.value)
+
+
+def test_parse_args_defaults():
+    args = cli.parse_args(["a.jpg"], prog="compress.py")
+    assert (args.colors, args.method, args.workers, args.seed) == (16, "kmeans", 1, 0)
+    assert args.output is None and args.out_dir is None and not args.force
+
+
+def test_output_path_naming():
+    assert cli.output_path("d/cat.jpg", n_colors=16) == os.path.join("d", "cat-k16.png")
+    assert cli.output_path("cat", n_colors=8) == "cat-k8.png"
+    assert cli.output_path("d/cat.jpg", n_colors=8, out_dir="o", ext=".gif") == \
+        os.path.join("o", "cat.gif")
+    assert cli.output_path("d/cat.jpg", n_colors=8, output="x.png") == "x.png"
+
+
+@pytest.mark.parametrize("codes,worst", [
+    ([0, 98, 99, 3, 4, 1], 1),
+    ([0, 98, 3, 4], 4),
+    ([0, 3, 99, 98], 3),
+    ([98, 99, 0], 99),
+    ([0, 98], 98),
+    ([0, 0], 0),
+    ([], 0),
+])
+def test_worst_exit_code(codes, worst):
+    assert cli.worst_exit_code(codes) == worst
+    assert cli.worst_exit_code(reversed(codes)) == worst
+
+
+def test_expand_inputs(tmp_path):
+    save(photo(), tmp_path / "x.jpg")
+    save(photo(), tmp_path / "x-k16.png")  # an earlier output: skipped
+    save(photo(), tmp_path / "y-k256.gif")  # an earlier output: skipped
+    save(photo(), tmp_path / "y.mine.png")  # --ext output below: skipped
+    save(photo(), tmp_path / ".hidden.png")
+    (tmp_path / "notes.txt").write_text("hi")
+    (tmp_path / "sub").mkdir()
+    save(photo(), tmp_path / "sub" / "z.PNG")
+    (tmp_path / "nothing").mkdir()
+
+    files, failures = cli.expand_inputs([str(tmp_path)], ext=".mine.png")
+    assert [Path(f).name for f in files] == ["x.jpg"] and failures == []
+    files, _ = cli.expand_inputs([str(tmp_path)], recursive=True, ext=".mine.png")
+    assert [Path(f).name for f in files] == ["x.jpg", "z.PNG"]
+    # Named files are always taken, and each file only once.
+    named = str(tmp_path / "x-k16.png")
+    files, _ = cli.expand_inputs([named, named, str(tmp_path / "x.jpg")])
+    assert files == [named, str(tmp_path / "x.jpg")]
+    files, failures = cli.expand_inputs(
+        [str(tmp_path / "nothing"), str(tmp_path / "missing.jpg")]
+    )
+    assert files == []
+    assert [(f.exit_code, f.error) for f in failures] == [
+        (3, "no image files in folder (--recursive searches sub-folders)"),
+        (3, "no such file or folder"),
+    ]
+
+
+# -- in-process: failures that cannot be staged from outside as root -----------
+
+
+def test_unwritable_folder_leaves_nothing(tmp_path, monkeypatch, capsys):
+    save(photo(), tmp_path / "a.png")
+    before = snapshot(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["a.png"]) == cli.EXIT_OUTPUT
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "cannot write in folder" in err[0], err
+    assert "Permission denied" in err[0]
+    assert snapshot(tmp_path) == before
+
+
+def test_interrupt_while_writing_leaves_no_file(tmp_path, monkeypatch, capsys):
+    save(photo(), tmp_path / "a.png")
+    before = snapshot(tmp_path)
+
+    def interrupted(tmp, target, *, force):
+        assert os.path.exists(tmp)  # the temporary file is there ...
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_install", interrupted)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["a.png"]) == cli.EXIT_INTERRUPTED
+    assert "interrupted" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before  # ... and removed
+
+
+# -- subprocess: the main job ----------------------------------------------------
+
+
+def test_sample_photo_default_name_then_exists_then_force(tmp_path):
+    src = tmp_path / "chelsea.jpg"
+    src.write_bytes(SAMPLE.read_bytes())
+    original = src.read_bytes(), src.stat().st_mtime_ns
+
+    proc = run([src.name], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    out = tmp_path / "chelsea-k16.png"
+    im = open_png(out)
+    with Image.open(src) as orig:
+        assert im.size == orig.size
+    assert n_used_colors(im) <= 16
+    line = proc.stdout.strip()
+    assert line.count("\n") == 0
+    n_bytes = out.stat().st_size
+    width, height = im.size
+    assert f"{src.stat().st_size:,} -> {n_bytes:,} bytes" in line
+    assert f"{n_bytes * 8 / (width * height):.3f} bpp" in line
+    for needle in ("chelsea.jpg (451x300) -> chelsea-k16.png", "-> 16 colours",
+                   "PSNR", "dB", "MSE", "iterations", " s"):
+        assert needle in line, needle
+
+    # Again: the output exists, so nothing happens without --force.
+    before = snapshot(tmp_path)
+    proc = run([src.name], tmp_path)
+    assert_clean_failure(proc, 4, "chelsea.jpg", "exists", "--force")
+    assert snapshot(tmp_path) == before
+
+    # --force replaces it (here with fewer colours).
+    proc = run([src.name, "--force", "-k", "4", "-o", "chelsea-k16.png"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert n_used_colors(open_png(out)) <= 4
+    assert (src.read_bytes(), src.stat().st_mtime_ns) == original
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("make_args,code,needles", [
+    (lambda d: ["missing.jpg"], 3, ["missing.jpg", "no such file"]),
+    (lambda d: ["notimage.jpg"], 3, ["notimage.jpg", "not an image"]),
+    (lambda d: ["empty.png"], 3, ["empty.png", "empty"]),
+    (lambda d: ["truncated.png"], 3, ["truncated.png"]),
+    (lambda d: ["a.jpg", "--max-pixels", "1000"], 3,
+     ["a.jpg", "3,072 pixels exceeds"]),
+    (lambda d: ["a.jpg", "-k", "0"], 2, ["-k/--colors", "0 is not in 1..256"]),
+    (lambda d: ["a.jpg", "-k", "257"], 2, ["-k/--colors", "257 is not in 1..256"]),
+    (lambda d: ["a.jpg", "b.png", "-o", "x.png"], 2, ["-o/--output takes one input"]),
+    (lambda d: ["a.jpg", "-o", "x.png", "--out-dir", "."], 2, ["cannot be used together"]),
+    (lambda d: ["a.jpg", "--bogus"], 2, ["unrecognized arguments: --bogus"]),
+    (lambda d: [".", "-o", "x.png"], 2, ["-o/--output takes one input", "expands to"]),
+    (lambda d: ["a.jpg", "--out-dir", "nowhere"], 4, ["nowhere", "does not exist"]),
+    (lambda d: ["a.jpg", "--out-dir", "b.png"], 4, ["b.png", "not a folder"]),
+    (lambda d: ["a.jpg", "-o", "nowhere/x.png"], 4, ["a.jpg", "does not exist"]),
+    (lambda d: ["b.png", "-o", "b.png", "--force"], 4, ["would overwrite the input"]),
+    (lambda d: ["b.png", "--ext", ".png", "--force"], 4, ["would overwrite the input"]),
+])
+def test_error_paths(folder, make_args, code, needles):
+    before = snapshot(folder)
+    proc = run(make_args(folder), folder)
+    assert_clean_failure(proc, code, *needles)
+    assert proc.stdout == ""
+    assert snapshot(folder) == before  # nothing written, inputs unchanged
+
+
+def test_batch_goes_on_past_bad_files_and_exits_with_worst(folder):
+    save(photo(seed=3), folder / "c.jpg")
+    existing = folder / "c-k8.png"
+    existing.write_bytes(b"keep me")
+    inputs = ["a.jpg", "notimage.jpg", "b.png", "c.jpg", "missing.jpg", "empty.png"]
+    proc = run([*inputs, "-k", "8", "--workers", "2"], folder)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 4  # output error outranks the input errors
+    errors = error_lines(proc)
+    assert len(errors) == 4, proc.stderr
+    for name in ("notimage.jpg", "c.jpg", "missing.jpg", "empty.png"):
+        assert sum(line.startswith(f"compress.py: error: {name}: ") for line in errors) == 1
+    assert existing.read_bytes() == b"keep me"
+    for name in ("a-k8.png", "b-k8.png"):
+        assert n_used_colors(open_png(folder / name)) <= 8
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("a.jpg (64x48) -> a-k8.png: ")  # input order
+    assert lines[1].startswith("b.png (64x48) -> b-k8.png: ")
+    assert lines[-1].startswith("6 files: 2 written, 0 skipped, 4 failed; ")
+    assert len(lines) == 3
+
+
+def test_json_lines(folder):
+    frames = [Image.fromarray(photo(seed=s)) for s in (8, 9)]
+    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
+    proc = run(["a.jpg", "notimage.jpg", "anim.gif", "--json", "-k", "5"], folder)
+    assert proc.returncode == 3
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["input"] for r in records] == ["a.jpg", "notimage.jpg", "anim.gif"]
+    assert [r["status"] for r in records] == ["written", "failed", "written"]
+    assert [r["exit_code"] for r in records] == [0, 3, 0]
+    assert records[0]["warnings"] == []
+    assert records[2]["warnings"] == [
+        "animated image with 2 frames; only the first frame is used"]
+    a = records[0]
+    out = folder / "a-k5.png"
+    assert a["output"] == "a-k5.png" and a["output_bytes"] == out.stat().st_size
+    assert a["input_bytes"] == (folder / "a.jpg").stat().st_size
+    assert a["ratio"] == pytest.approx(a["output_bytes"] / a["input_bytes"], abs=1e-4)
+    assert a["bpp"] == pytest.approx(a["output_bytes"] * 8 / (64 * 48), abs=1e-4)
+    assert (a["width"], a["height"], a["k"], a["method"]) == (64, 48, 5, "kmeans")
+    assert a["colors_out"] <= 5 < a["colors_in"]
+    assert a["psnr"] == pytest.approx(10 * np.log10(255**2 / a["mse"]), abs=1e-2)
+    assert a["n_iter"] >= 1 and a["seconds"] > 0
+    # The reported MSE is the one of the written file against the input.
+    with Image.open(folder / "a.jpg") as im:
+        original = np.asarray(im.convert("RGB"), dtype=np.float64)
+    written = np.asarray(open_png(out).convert("RGB"), dtype=np.float64)
+    assert a["mse"] == pytest.approx(np.mean((original - written) ** 2), rel=1e-3)
+    assert not open_png(out).getexif()  # metadata stripped by default
+    assert error_lines(proc) == [
+        "compress.py: error: notimage.jpg: not an image, or a format Pillow cannot read",
+        ("compress.py: warning: anim.gif: animated image with 2 frames; only the "
+         "first frame is used"),
+    ]
+
+
+def test_quiet_prints_nothing_but_errors(folder):
+    ok = run(["a.jpg", "-q"], folder)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
+    assert (folder / "a-k16.png").exists()
+    bad = run(["b.png", "notimage.jpg", "-q"], folder)
+    assert bad.stdout == ""
+    assert_clean_failure(bad, 3, "notimage.jpg")
+
+
+def test_skip_if_larger(tmp_path):
+    # A JPEG of pure noise: 64 colours of noise take 6+ bits a pixel in a PNG
+    # (over 2,300 bytes) where the JPEG has about 1,500 bytes.
+    noise = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    save(noise, tmp_path / "small.jpg", quality=30)
+    # A true-colour PNG of a smooth gradient: far larger than its quantization.
+    y, x = np.mgrid[0:48, 0:64]
+    smooth = np.stack([x * 4, y * 5, (x + y) * 2], axis=2).astype(np.uint8)
+    save(smooth, tmp_path / "big.png", compress_level=0)
+    before = snapshot(tmp_path)
+    proc = run(["small.jpg", "big.png", "--skip-if-larger", "-k", "64"],
+               tmp_path)
+    assert proc.returncode == 98, proc.stderr
+    assert error_lines(proc) == [line for line in error_lines(proc)
+                                 if line.startswith("compress.py: skipped: small.jpg: ")]
+    assert len(error_lines(proc)) == 1 and "not smaller than" in proc.stderr
+    assert not (tmp_path / "small-k64.png").exists()
+    assert proc.stdout.splitlines()[-1].startswith("2 files: 1 written, 1 skipped")
+    assert (tmp_path / "big-k64.png").stat().st_size < (tmp_path / "big.png").stat().st_size
+    after = snapshot(tmp_path)
+    assert {k: after[k] for k in before} == before
+
+
+def test_folder_recursive_workers_out_dir(folder):
+    for name in ("notimage.jpg", "empty.png", "truncated.png"):
+        (folder / name).unlink()
+    sub = folder / "sub"
+    sub.mkdir()
+    save(photo(seed=5), sub / "c.tif")
+    save(photo(seed=6), folder / "old-k16.png")  # an earlier output: skipped
+    (folder / "out").mkdir()
+    proc = run([".", "--recursive", "--workers", "2", "--out-dir", "out", "-k", "6",
+                "--ext=-small.gif"], folder)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (folder / "out").iterdir()) == [
+        "a-small.gif", "b-small.gif", "c-small.gif"]
+    with Image.open(folder / "out" / "c-small.gif") as im:
+        assert im.format == "GIF" and im.size == (64, 48)
+        assert len(np.unique(np.asarray(im))) <= 6
+    assert proc.stdout.splitlines()[-1].startswith("3 files: 3 written")
+
+    # Without --recursive sub-folders are left alone.
+    (folder / "deep" / "inner").mkdir(parents=True)
+    save(photo(seed=7), folder / "deep" / "inner" / "d.png")
+    before = snapshot(folder)
+    proc = run(["deep", "-k", "6"], folder)
+    assert_clean_failure(proc, 3, "deep", "no image files", "--recursive")
+    assert snapshot(folder) == before
+
+
+def test_transparency_kept(tmp_path):
+    image = photo(alpha=True)
+    save(image, tmp_path / "alpha.png")
+    proc = run(["alpha.png", "-o", "out.png", "-k", "8"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    im = open_png(tmp_path / "out.png")
+    assert "transparency" in im.info  # a tRNS chunk
+    alpha = np.asarray(im.convert("RGBA"))[..., 3]
+    assert (alpha[:, :16] == 0).all()  # fully transparent stays transparent
+    assert np.abs(alpha[:, 16:32].astype(int) - 128).max() <= 40  # half stays half
+    assert (alpha[:, 48:] >= 200).all()  # opaque stays (nearly) opaque
+
+
+def test_exif_rotated_input(tmp_path):
+    image = photo()
+    image[:12, :12] = (255, 0, 0)  # a red corner shows where the top-left went
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    exif[0x010F] = "TestCam"  # Make
+    save(image, tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=95)
+    proc = run(["rotated.jpg", "--json", "-k", "16", "--keep-metadata"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert (record["width"], record["height"]) == (48, 64)
+    out = open_png(tmp_path / "rotated-k16.png")
+    kept = out.getexif()
+    assert kept.get(0x010F) == "TestCam"  # --keep-metadata carried the EXIF over
+    assert 0x0112 not in kept  # but not the orientation: the pixels are upright
+    out = out.convert("RGB")
+    assert out.size == (48, 64)
+    red = np.asarray(out)[2:10, -10:-2].astype(int)  # now the top-right corner
+    assert (red[..., 0] > 180).all() and (red[..., 1:] < 80).all()
+
+
+def test_help_lists_exit_codes(tmp_path):
+    proc = run(["--help"], tmp_path)
+    assert proc.returncode == 0 and proc.stderr == ""
+    for needle in ("exit codes", "  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  98 ",
+                   "  99 ", "  130 ", "--skip-if-larger", "--out-dir", "--workers",
+                   "--max-pixels", "--keep-metadata", "-k K, --colors K"):
+        assert needle in proc.stdout, needle
+
+
+def test_ctrl_c_leaves_no_partial_file(tmp_path):
+    names = [f"p{i:02d}.jpg" for i in range(12)]
+    for name in names:
+        (tmp_path / name).write_bytes(SAMPLE.read_bytes())
+    proc = subprocess.Popen(
+        [sys.executable, str(COMPRESS), *names, "-k", "64"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    first = proc.stdout.readline()  # the first file is done: others are running
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert first.startswith("p00.jpg"), first + err
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["compress.py: interrupted"]
+    written = sorted(p.name for p in tmp_path.glob("*-k64.png"))
+    assert 1 <= len(written) < len(names)
+    for name in written:
+        open_png(tmp_path / name)  # every output there is complete
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_plot_and_animation(tmp_path):
+    save(photo(), tmp_path / "a.png")
+    proc = run(["a.png", "-k", "4", "--plot", "report.png", "--animate", "run.gif",
+                "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["plot"] == "report.png" and record["animation"] == "run.gif"
+    with Image.open(tmp_path / "report.png") as im:
+        assert im.format == "PNG"
+    with Image.open(tmp_path / "run.gif") as im:
+        assert im.format == "GIF"
+        assert im.n_frames == record["animation_frames"] >= 2
