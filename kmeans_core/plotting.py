@@ -615,12 +615,13 @@ def animation_frames(original, result, *, max_frames=60):
     if (inertia > 0).all() and inertia.max() > 3 * inertia.min():
         ax_in.set_yscale("log")
     ax_in.set_xlim(-0.5, max(len(history) - 1, 1) + 0.5)
-    ax_in.set_xlabel("iteration")
     ax_in.set_ylabel("inertia")
     ax_in.set_title("inertia so far", fontsize="medium")
     last = len(history) - 1
     name = {"kmeans": "k-means", "minibatch": "mini-batch k-means"}.get(
         result.method, result.method)
+    step = "step" if result.method == "minibatch" else "iteration"
+    ax_in.set_xlabel(step)
 
     for i in chosen:
         centers = centers_all[i]
@@ -636,7 +637,7 @@ def animation_frames(original, result, *, max_frames=60):
             trails.set_segments(list(paths))
         curve.set_data(steps[: i + 1], inertia[: i + 1])
         dot.set_data([i], [inertia[i]])
-        what = "initial centres" if i == 0 else f"iteration {i} of {last}"
+        what = "initial centres" if i == 0 else f"{step} {i} of {last}"
         fig.suptitle(f"{name}, k={len(centers)}: {what}, "
                      f"inertia {inertia[i]:.4g}")
         fig.canvas.draw()
