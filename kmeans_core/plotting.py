@@ -544,7 +544,7 @@ def _to_gif_frame(rgba):
     from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(rgba[:, :, :3]), "RGB")
-    return img.quantize(colors=255, method=Image.Quantize.MEDIANCUT,
+    return img.quantize(colors=255, method=Image.Quantize.FASTOCTREE,
                         dither=Image.Dither.NONE)
 
 
@@ -623,6 +623,21 @@ def animation_frames(original, result, *, max_frames=60):
     step = "step" if result.method == "minibatch" else "iteration"
     ax_in.set_xlabel(step)
 
+    # Draw the static parts (axes, ticks, labels, the grey curve) once with
+    # the layout solved, then per frame only the moving artists on top.
+    title = fig.suptitle(f"{name}, k={len(centers_all[0])}: {step} {last} of "
+                         f"{last}, inertia {inertia.max():.4g}")
+    moving = [image_artist]
+    for _, _, points, trails, marks in planes:
+        moving += [points, trails, marks]
+    moving += [curve, dot, title]
+    for artist in moving:
+        artist.set_animated(True)
+    canvas = fig.canvas
+    canvas.draw()
+    fig.set_layout_engine("none")
+    background = canvas.copy_from_bbox(fig.bbox)
+
     for i in chosen:
         centers = centers_all[i]
         palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
@@ -638,12 +653,11 @@ def animation_frames(original, result, *, max_frames=60):
         curve.set_data(steps[: i + 1], inertia[: i + 1])
         dot.set_data([i], [inertia[i]])
         what = "initial centres" if i == 0 else f"{step} {i} of {last}"
-        fig.suptitle(f"{name}, k={len(centers)}: {what}, "
-                     f"inertia {inertia[i]:.4g}")
-        fig.canvas.draw()
-        # The layout of the first frame fits all; skip re-solving it per frame.
-        fig.set_layout_engine("none")
-        yield int(i), np.asarray(fig.canvas.buffer_rgba()).copy()
+        title.set_text(f"{name}, k={len(centers)}: {what}, inertia {inertia[i]:.4g}")
+        canvas.restore_region(background)
+        for artist in moving:
+            fig.draw_artist(artist)
+        yield int(i), np.asarray(canvas.buffer_rgba()).copy()
 
 
 def save_animation(original, result, path, *, max_frames=60):
