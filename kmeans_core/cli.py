@@ -825,8 +825,6 @@ class _Printer:
         self._write(f"{self.prog}: error: {path}: {message}", sys.stderr)
 
     def report(self, report):
-        if self.bar is not None:
-            self.bar.update(1)
         if report.status == "failed":
             self.error(report.input, report.error)
         elif not self.quiet:
@@ -847,6 +845,8 @@ class _Printer:
             for path in (report.plot, report.animation):
                 if path is not None:
                     self._write(f"{report.input}: saved {path}", sys.stdout)
+        if self.bar is not None:
+            self.bar.update(1)
 
     def close(self):
         if self.bar is not None:
