@@ -54,8 +54,9 @@ class QualityTooLowError(ValueError):
         self.best_psnr = float(best_psnr)
         self.max_colors = int(max_colors)
         self.target_psnr = float(target_psnr)
+        colours = "colour gives" if max_colors == 1 else "colours give"
         super().__init__(
-            f"PSNR {target_psnr:g} dB not reachable: {max_colors} colours give "
+            f"PSNR {target_psnr:g} dB not reachable: {max_colors} {colours} "
             f"{best_psnr:.2f} dB"
         )
 
