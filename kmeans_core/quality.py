@@ -99,7 +99,9 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
         time of the whole search, ``inertia`` the sum of squared RGB(A)
         errors, so ``psnr = 10 log10(255**2 H W C / inertia)``.
     tried : list of (int, float)
-        Every (k, PSNR in dB) fitted, in the order of the search.
+        Every (k, PSNR in dB) fitted, in the order of the search. The chosen
+        k is the smallest one here reaching ``target_psnr`` (the last k tried
+        when ``min_psnr`` made ``max_colors`` acceptable).
 
     Raises
     ------
