@@ -1,0 +1,396 @@
+"""Run every benchmark and print one markdown table of ratios ours / reference.
+
+    python benchmarks/report.py                  # runs python -m pytest benchmarks/
+    python benchmarks/report.py --readme         # ... and puts the table in benchmarks/README.md
+    python benchmarks/report.py --from-json F    # report on an earlier --json F, no run
+    python benchmarks/report.py --quick          # smoke test (KMEANS_BENCH_QUICK=1)
+    python benchmarks/report.py -- -k quantize   # pass options on to pytest
+
+The benchmarks (``benchmarks/test_bench_*.py``) record what they measured in
+pytest-benchmark's JSON; this script pairs each of our runs with each
+reference of its group and prints, per pair, the best time of each, the time
+ratio, the quality (inertia or MSE) of each and its ratio, and the issue's
+target for that row with "met" or "NOT met" as measured. It also writes a bar
+chart of the ratios (``benchmarks/report.png``, matplotlib Agg). Ratios below
+1 mean ours is faster (time) or better (inertia, MSE).
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+CHART = HERE / "report.png"
+START, END = "<!-- report:start -->", "<!-- report:end -->"
+N_THREADS = 2  # as in conftest.py
+
+# The issue's targets, each checked on the rows it names.
+KMEANS_SPEEDUP = 10.0  # x faster than scikit-learn lloyd at k = 64 and 256
+KMEANS_CENTER_TOL = 1e-3
+QUANTIZE_MSE = 14.6  # china.jpg, k = 256
+QUANTIZE_TIME_RATIO = 0.5  # of pngquant's whole process
+MINIBATCH_SPEEDUP = 3.0
+BIG_TIME_RATIO = 0.6
+BIG_RSS_MIB = 1024.0
+STARTUP_SECONDS = 1.5
+
+QUICK_WARNING = ("**QUICK MODE (KMEANS_BENCH_QUICK=1): small images and k, one or "
+                 "two rounds. These timings mean nothing.**")
+
+
+@dataclass
+class Row:
+    bench: str
+    case: str
+    reference: str | None
+    ours: dict
+    ref: dict | None
+    target: str = ""
+    met: bool | None = None
+    time_limit: float | None = None  # the target's largest time ratio, if any
+    details: list = field(default_factory=list)
+
+    @property
+    def ours_time(self):
+        return self.ours["stats"]["min"]
+
+    @property
+    def ref_time(self):
+        return None if self.ref is None else self.ref["stats"]["min"]
+
+    @property
+    def time_ratio(self):
+        return None if self.ref is None else self.ours_time / self.ref_time
+
+    def quality(self, which):
+        bench = self.ours if which == "ours" else self.ref
+        return None if bench is None else bench["extra_info"].get("quality")
+
+    @property
+    def quality_name(self):
+        return self.ours["extra_info"].get("quality_name")
+
+    @property
+    def quality_ratio(self):
+        ours, ref = self.quality("ours"), self.quality("ref")
+        if ours is None or ref is None or ref == 0:
+            return None
+        return ours / ref
+
+
+# -- running -------------------------------------------------------------------
+
+
+def run_benchmarks(json_path, quick, pytest_args):
+    """python -m pytest benchmarks/ --benchmark-json=json_path; returns its code."""
+    env = dict(os.environ)
+    if quick:
+        env["KMEANS_BENCH_QUICK"] = "1"
+    cmd = [sys.executable, "-m", "pytest", str(HERE), f"--benchmark-json={json_path}",
+           "-p", "no:cacheprovider", *pytest_args]
+    print("$", " ".join(cmd), file=sys.stderr, flush=True)
+    # pytest's own output goes to stderr, so stdout holds only the report.
+    return subprocess.run(cmd, env=env, stdout=sys.stderr, check=False).returncode
+
+
+# -- pairing and targets ------------------------------------------------------
+
+
+def _k(bench):
+    info = bench["extra_info"]
+    if "k" in info:
+        return int(info["k"])
+    match = re.search(r"k=(\d+)", info.get("case", ""))
+    return int(match.group(1)) if match else None
+
+
+def build_rows(benchmarks):
+    """One Row per (our run, reference) of a group; a lone run of ours too."""
+    groups = {}
+    for bench in benchmarks:
+        info = bench.get("extra_info", {})
+        if "bench" not in info:
+            continue
+        groups.setdefault((info["bench"], info["case"]), []).append(bench)
+    rows = []
+    for (name, case), members in groups.items():
+        ours = [b for b in members if b["extra_info"]["role"] == "ours"]
+        refs = [b for b in members if b["extra_info"]["role"] != "ours"]
+        if not ours:
+            continue
+        if not refs:
+            rows.append(Row(name, case, None, ours[0], None))
+        for ref in refs:
+            rows.append(Row(name, case, ref["extra_info"]["impl"], ours[0], ref))
+    for row in rows:
+        check_target(row)
+    return sorted(rows, key=_row_order)
+
+
+BENCH_ORDER = ("kmeans-fit", "minibatch-fit", "quantize", "cli-12mp", "cli-batch",
+               "startup")
+REFERENCE_ORDER = ("sklearn-lloyd", "sklearn-elkan", "sklearn", "pngquant",
+                   "pillow-mediancut")
+
+
+def _row_order(row):
+    """Benchmarks in BENCH_ORDER, then photo, then k, then REFERENCE_ORDER."""
+
+    def rank(order, name):
+        return order.index(name) if name in order else len(order)
+
+    return (rank(BENCH_ORDER, row.bench), row.case.split(" ")[0], _k(row.ours) or 0,
+            rank(REFERENCE_ORDER, row.reference), row.reference or "")
+
+
+def _fmt(x, digits=3):
+    """A number for the table: ``digits`` significant digits, commas from 1000."""
+    if x is None:
+        return "-"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if x != 0 and abs(x) < 1e-3:
+        return f"{x:.1e}"
+    return f"{x:.{digits}g}"
+
+
+def check_target(row):
+    """Fill in ``row.target``, ``row.met`` and ``row.details`` from what ran."""
+    o = row.ours["extra_info"]
+    r = row.ref["extra_info"] if row.ref is not None else {}
+    k = _k(row.ours)
+    ratio, q_ratio = row.time_ratio, row.quality_ratio
+
+    if row.bench == "kmeans-fit" and row.ref is not None:
+        diff, n_ours, n_ref = r.get("max_center_diff"), r.get("n_iter_ours"), r.get("n_iter")
+        row.details.append(f"n_iter {n_ours} / {n_ref}")
+        row.details.append(f"max centre diff {_fmt(diff)}")
+        if row.reference == "sklearn-lloyd" and k in (64, 256):
+            row.target = (f">= {KMEANS_SPEEDUP:g}x faster, same centres "
+                          f"({KMEANS_CENTER_TOL:g}) and n_iter")
+            row.time_limit = 1 / KMEANS_SPEEDUP
+            row.met = (ratio <= row.time_limit and diff is not None
+                       and diff <= KMEANS_CENTER_TOL and n_ours == n_ref)
+    elif row.bench == "quantize" and row.ref is not None:
+        row.details.append(f"PSNR {_fmt(o.get('psnr'))} / {_fmt(r.get('psnr'))} dB")
+        row.details.append(f"colours {o.get('n_colors_out')} / {r.get('n_colors_out')}")
+        if row.reference == "pngquant" and k == 256 and row.case.startswith("china"):
+            row.target = (f"MSE <= {QUANTIZE_MSE:g} in <= {QUANTIZE_TIME_RATIO:g}x "
+                          "pngquant's time")
+            row.time_limit = QUANTIZE_TIME_RATIO
+            row.met = (row.quality("ours") <= QUANTIZE_MSE
+                       and ratio <= QUANTIZE_TIME_RATIO)
+    elif row.bench == "minibatch-fit" and row.ref is not None:
+        n = len(o.get("inertias", []))
+        row.details.append(f"mean inertia of {n} seeds")
+        row.target = f">= {MINIBATCH_SPEEDUP:g}x faster at <= inertia"
+        row.time_limit = 1 / MINIBATCH_SPEEDUP
+        row.met = ratio <= row.time_limit and q_ratio is not None and q_ratio <= 1
+    elif row.bench == "cli-12mp" and row.ref is not None:
+        rss = o.get("peak_rss_mib")
+        row.details.append(f"peak RSS {_fmt(rss)} / {_fmt(r.get('peak_rss_mib'))} MiB")
+        row.details.append(f"PSNR {_fmt(o.get('psnr'))} / {_fmt(r.get('psnr'))} dB")
+        if k == 256:
+            row.target = (f"<= {BIG_TIME_RATIO:g}x time, lower MSE, peak RSS <= "
+                          f"{BIG_RSS_MIB / 1024:g} GiB")
+            row.time_limit = BIG_TIME_RATIO
+            row.met = (ratio <= BIG_TIME_RATIO
+                       and row.quality("ours") < row.quality("ref")
+                       and rss is not None and rss <= BIG_RSS_MIB)
+    elif row.bench == "cli-batch" and row.ref is not None:
+        row.details.append(f"{o.get('n_files')} files, {_fmt(o.get('megapixels'))} MP")
+        row.target = "faster than pngquant once per file"
+        row.time_limit = 1.0
+        row.met = ratio < 1
+    elif row.bench == "startup":
+        row.details.append(f"cold cache (first run): {_fmt(o.get('cold_seconds'))} s")
+        row.target = f"warm <= {STARTUP_SECONDS:g} s"
+        row.met = row.ours_time <= STARTUP_SECONDS
+
+
+# -- output ---------------------------------------------------------------------
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions():
+    import numba
+    import numpy
+    import PIL
+    import sklearn
+
+    parts = [f"Python {platform.python_version()}", f"numpy {numpy.__version__}",
+             f"numba {numba.__version__}", f"scikit-learn {sklearn.__version__}",
+             f"Pillow {PIL.__version__}"]
+    exe = shutil.which("pngquant")
+    if exe:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                             check=False).stdout.split()
+        parts.append(f"pngquant {out[0] if out else '?'}")
+    return ", ".join(parts)
+
+
+def render(rows, data):
+    """The report as markdown: machine and date, then one table."""
+    when = data.get("datetime", "")
+    try:
+        when = dt.datetime.fromisoformat(when).astimezone(dt.timezone.utc)
+        when = when.strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        pass
+    quick = any(row.ours["extra_info"].get("quick") for row in rows)
+    header = (
+        "| Benchmark | Case | Reference | Ours (s) | Ref (s) | Time ours/ref "
+        "| Quality ours / ref | Quality ours/ref | Target | Met | Details |"
+    )
+    machine = (
+        f"Measured {when} on {cpu_model()} ({os.cpu_count()} logical cores), "
+        f"{N_THREADS} threads for every implementation; {versions()}."
+    )
+    how = (
+        "Times are the best of the timed rounds after a warm-up round (compile "
+        "time excluded); pngquant and compress.py are timed as whole processes, "
+        "`quantize`, Pillow and the estimators in process. Ratios are ours / "
+        "reference: below 1 means ours is faster or has the lower inertia / MSE. "
+        "Details list ours / reference."
+    )
+    lines = []
+    if quick:
+        lines += [QUICK_WARNING, ""]
+    lines += [machine, "", how, "", header,
+              "|---|---|---|---:|---:|---:|---:|---:|---|---|---|"]
+    for row in rows:
+        quality = "-"
+        if row.quality("ours") is not None:
+            quality = f"{row.quality_name} {_fmt(row.quality('ours'), 4)}"
+            if row.ref is not None:
+                quality += f" / {_fmt(row.quality('ref'), 4)}"
+        met = {True: "met", False: "**NOT met**", None: ""}[row.met]
+        lines.append(
+            f"| {row.bench} | {row.case} | {row.reference or '-'} "
+            f"| {_fmt(row.ours_time)} | {_fmt(row.ref_time)} "
+            f"| {_fmt(row.time_ratio)} | {quality} | {_fmt(row.quality_ratio, 4)} "
+            f"| {row.target or '-'} | {met} | {'; '.join(row.details)} |"
+        )
+    n_targets = sum(row.met is not None for row in rows)
+    n_met = sum(bool(row.met) for row in rows)
+    lines += ["", f"Targets met: {n_met} of {n_targets} rows with a target."]
+    return "\n".join(lines)
+
+
+def chart(rows, path):
+    """Bar chart of the time and quality ratios, one bar per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in rows if row.time_ratio is not None]
+    if not rows:
+        return None
+    labels = [f"{row.bench} {row.case} vs {row.reference}" for row in rows]
+    colours = ["tab:green" if row.met else "tab:red" if row.met is False
+               else "tab:gray" for row in rows]
+    fig, (ax_t, ax_q) = plt.subplots(
+        1, 2, figsize=(13, 0.3 * len(rows) + 1.8), sharey=True,
+        gridspec_kw={"width_ratios": [3, 2]},
+    )
+    y = range(len(rows))
+    ax_t.barh(y, [row.time_ratio for row in rows], color=colours)
+    ax_t.set_xscale("log")
+    ax_t.axvline(1, color="black", lw=0.8)
+    limits = [(i, row.time_limit) for i, row in zip(y, rows) if row.time_limit]
+    if limits:
+        ax_t.scatter([v for _, v in limits], [i for i, _ in limits], marker="|",
+                     s=250, color="black", zorder=3, label="target")
+        ax_t.legend(loc="lower right", fontsize=7)
+    ax_t.set_xlabel("time ours / reference (log; < 1: ours faster)")
+    ax_t.set_yticks(list(y), labels, fontsize=7)
+    ax_t.invert_yaxis()
+    q = [row.quality_ratio if row.quality_ratio is not None else 0 for row in rows]
+    ax_q.barh(y, q, color=colours)
+    ax_q.axvline(1, color="black", lw=0.8)
+    lo = min((v for v in q if v > 0), default=1)
+    ax_q.set_xlim(min(0.9, lo * 0.98), max(max(q) * 1.02, 1.1))
+    ax_q.set_xlabel("inertia or MSE ours / reference (< 1: ours better)")
+    title = ("kmeans_core vs scikit-learn, pngquant, Pillow "
+             "(green: target met, red: not met, grey: no target)")
+    if any(row.ours["extra_info"].get("quick") for row in rows):
+        title = "QUICK MODE, timings meaningless: " + title
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def update_readme(markdown, path=README):
+    """Put the report between the START and END markers of the README."""
+    text = path.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{path} has no {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{START}\n{markdown}\n{END}{tail}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--from-json", type=Path,
+                        help="report on this pytest-benchmark JSON instead of running")
+    parser.add_argument("--json", type=Path,
+                        help="keep the pytest-benchmark JSON of the run here")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: KMEANS_BENCH_QUICK=1 (timings meaningless)")
+    parser.add_argument("--chart", type=Path, default=CHART,
+                        help=f"bar chart PNG (default: {CHART.relative_to(HERE.parent)})")
+    parser.add_argument("--readme", action="store_true",
+                        help=f"also write the table into {README.relative_to(HERE.parent)}")
+    parser.add_argument("pytest_args", nargs="*", help="after --: options for pytest")
+    args = parser.parse_args(argv)
+
+    code = 0
+    if args.from_json is not None:
+        json_path = args.from_json
+    else:
+        json_path = args.json or Path(tempfile.mkdtemp()) / "benchmarks.json"
+        code = run_benchmarks(json_path, args.quick, args.pytest_args)
+        if not json_path.exists():
+            print(f"pytest exited with {code} and wrote no {json_path}", file=sys.stderr)
+            return code or 1
+    data = json.loads(json_path.read_text())
+    rows = build_rows(data["benchmarks"])
+    markdown = render(rows, data)
+    print(markdown)
+    if chart(rows, args.chart):
+        print(f"\nchart: {args.chart}", file=sys.stderr)
+    if args.readme:
+        update_readme(markdown)
+        print(f"table written to {README}", file=sys.stderr)
+    if code:
+        print(f"warning: pytest exited with {code}; some benchmarks failed",
+              file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
