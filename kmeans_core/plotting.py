@@ -494,7 +494,7 @@ def select_frames(n_records, max_frames):
     >>> select_frames(5, 60).tolist()
     [0, 1, 2, 3, 4]
     >>> select_frames(100, 6).tolist()
-    [0, 1, 2, 35, 67, 99]
+    [0, 1, 2, 3, 51, 99]
     """
     from ._validation import check_int
 
