@@ -103,12 +103,14 @@ def sample_pixels(image, n_samples=DEFAULT_SAMPLE_SIZE, *, random_state=0):
     pixels = _pixels(image)
     check_int(n_samples, "n_samples", low=1)
     rng = check_random_state(random_state)
-    candidates = np.arange(len(pixels))
     if pixels.shape[1] == 4 and (pixels[:, 3] > 0).any():
-        candidates = np.flatnonzero(pixels[:, 3] > 0)
-    if len(candidates) <= n_samples:
-        return candidates
-    return np.sort(rng.choice(candidates, size=n_samples, replace=False))
+        visible = np.flatnonzero(pixels[:, 3] > 0)
+        if len(visible) <= n_samples:
+            return visible
+        return np.sort(rng.choice(visible, size=n_samples, replace=False))
+    if len(pixels) <= n_samples:
+        return np.arange(len(pixels))
+    return np.sort(rng.choice(len(pixels), size=n_samples, replace=False))
 
 
 def _check_centers(centers):
