@@ -128,6 +128,12 @@ def load_image(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     ImageWarning
         An animated image: only its first frame is used.
 
+    Notes
+    -----
+    A ``max_pixels`` above Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``)
+    lifts that limit while the file is read: another thread opening images
+    at the same moment would not be protected by it.
+
     Examples
     --------
     >>> import tempfile, os
@@ -154,7 +160,7 @@ def load_image(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         raise ImageReadError(f"{name}: cannot read: {_one_line(exc)}") from None
 
     # Pillow refuses images above 2 x MAX_IMAGE_PIXELS by itself; when the
-    # caller allows more, lift Pillow's limit for this call only.
+    # caller allows more than Pillow's limit, lift it for this call only.
     pillow_limit = Image.MAX_IMAGE_PIXELS
     lift = pillow_limit is not None and (
         max_pixels is None or max_pixels > pillow_limit
@@ -174,7 +180,13 @@ def load_image(path, *, max_pixels=DEFAULT_MAX_PIXELS):
         raise ImageReadError(
             f"{name}: not an image, or a format Pillow cannot read"
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
+    except OSError as exc:
+        if exc.errno is not None:  # from the operating system, not a decoder
+            raise ImageReadError(
+                f"{name}: cannot read: {exc.strerror or _one_line(exc)}"
+            ) from None
+        raise ImageReadError(f"{name}: cannot decode: {_one_line(exc)}") from None
+    except (SyntaxError, ValueError, EOFError, struct.error, IndexError,
             KeyError, TypeError, ZeroDivisionError) as exc:
         # Pillow's decoders report broken files with all of these.
         raise ImageReadError(

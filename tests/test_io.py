@@ -428,3 +428,15 @@ def test_quantized_transparent_image_round_trips(tmp_path):
     expected = pixels.copy()
     expected[0] = 0
     np.testing.assert_array_equal(back, expected)
+
+
+def test_unreadable_file_names_the_system_error(tmp_path, monkeypatch):
+    path, _ = _images.make_grey_png(tmp_path)
+
+    def refuse(fp, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(fp))
+
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(ImageReadError) as excinfo:
+        load_image(path)
+    _assert_clean_error(excinfo, path, "cannot read: Permission denied")
