@@ -178,25 +178,25 @@ def minibatch_figure(image):
     fig = figure(figsize=(7, 3.6))
     ax = fig.subplots()
     n_pixels = float(w.sum())
-    # x: passes over the data so far. A Lloyd iteration reads every colour
-    # once, a mini-batch step reads 1024 of them. Record i holds the centres
-    # before update i + 1, so it is plotted after i updates (from 1 on).
-    per_step = 1024 / len(X)
+    # x: rows read so far, the work done. A Lloyd iteration reads every
+    # distinct colour once, a mini-batch step reads 1024 rows. Record i holds
+    # the centres before update i + 1, so it is plotted after i updates.
     lloyd = np.array([r.inertia for r in km.history_[1:]]) / n_pixels
     batch = np.array([r.inertia for r in mb.history_[1:]]) / n_pixels
-    ax.plot(np.arange(1, len(batch) + 1) * per_step, batch, ".-",
+    ax.plot(np.arange(1, len(batch) + 1) * 1024, batch, ".-",
             color="tab:orange", linewidth=1,
             label=f"mini-batch, batch 1024 ({mb.n_steps_} steps)")
-    ax.plot(np.arange(1, len(lloyd) + 1), lloyd, ".-", color="tab:blue",
-            label=f"Lloyd ({km.n_iter_} iterations)")
+    ax.plot(np.arange(1, len(lloyd) + 1) * len(X), lloyd, ".-", color="tab:blue",
+            label=f"Lloyd ({km.n_iter_} iterations of {len(X):,} colours)")
     ax.set_xscale("log")
-    ax.set_xlabel("passes over the distinct colours (log scale)")
+    ax.set_xlabel("rows read (log scale)")
     ax.set_ylabel("inertia / pixel")
     ax.set_title(f"{SAMPLE.name}, k={K}: final {km.inertia_ / n_pixels:.1f} (Lloyd) "
                  f"vs {mb.inertia_ / n_pixels:.1f} (mini-batch)")
     ax.legend()
     save_small_png(fig, "minibatch.png")
-    print(f"minibatch: steps={mb.n_steps_}, passes={mb.n_iter_}, inertia/pixel "
+    print(f"minibatch: steps={mb.n_steps_}, rows read={mb.n_steps_ * 1024:,}, "
+          f"Lloyd rows read={km.n_iter_ * len(X):,}, n_iter_={mb.n_iter_}, inertia/pixel "
           f"{mb.inertia_ / n_pixels:.2f} vs Lloyd {km.inertia_ / n_pixels:.2f}")
 
 
