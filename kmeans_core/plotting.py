@@ -624,6 +624,8 @@ def animation_frames(original, result, *, max_frames=60):
         result.method, result.method)
     step = "step" if result.method == "minibatch" else "iteration"
     ax_in.set_xlabel(step)
+    if result.method == "minibatch":  # each step measures its own batch only
+        ax_in.set_title("inertia so far (batch estimates)", fontsize="medium")
 
     # Draw the static parts (axes, ticks, labels, the grey curve) once with
     # the layout solved, then per frame only the moving artists on top.
