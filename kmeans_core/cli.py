@@ -779,7 +779,8 @@ def format_report(report):
         f"{_bytes(report.input_bytes)} -> {_bytes(report.output_bytes)} bytes "
         f"({100 * report.ratio:.1f}%), {report.bpp:.3f} bpp, "
         f"{_bytes(report.colors_in)} -> {report.colors_out} colours, "
-        f"PSNR {psnr} dB, MSE {report.mse:.2f}, {report.n_iter} iterations, "
+        f"PSNR {psnr} dB, MSE {report.mse:.2f}, {report.n_iter} "
+        f"iteration{'' if report.n_iter == 1 else 's'}, "
         f"{report.seconds:.2f} s"
     )
     size = f"{report.width}x{report.height}"
