@@ -1,0 +1,286 @@
+"""The public ``MiniBatchKMeans`` estimator: validates input, then runs the
+drivers in ``_minibatch.py``."""
+
+import math
+import numbers
+
+from . import _minibatch
+from ._lloyd import IterationRecord, scaled_tolerance
+from ._validation import (
+    check_data,
+    check_int,
+    check_random_state,
+    check_sample_weight,
+    check_tol,
+)
+from .kmeans import _assign, _CentersMixin, _warn_if_fewer_clusters
+
+
+class MiniBatchKMeans(_CentersMixin):
+    """Mini-batch k-means: k-means on small random batches, for large data.
+
+    Each step labels a batch of rows with the nearest centre and moves every
+    centre towards the mean of its rows in the batch, by a step that shrinks
+    as the centre absorbs more weight: each centre stays the weighted mean of
+    every row it has been given. Much faster than ``KMeans`` on millions of
+    rows, at a slightly higher inertia.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters (centres) to find, >= 1.
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), \
+default="k-means++"
+        How the centres start, as in ``KMeans``, but run on a sample of
+        ``init_size`` rows drawn in proportion to weight. An array: these
+        exact centres.
+    n_init : "auto" or int, default="auto"
+        Number of initialisations tried; the one with the lowest inertia on a
+        held-out sample of ``init_size`` rows is kept, and only that one is
+        run. "auto" is 3 for "k-means++" and "random" (an array runs once).
+    batch_size : int, default=4096
+        Rows per mini-batch (at most the rows in a pass).
+    max_iter : int, default=100
+        Maximum number of passes over the data: the run stops after
+        ``max_iter * ceil(n_rows / batch_size)`` steps at the latest. A pass
+        is ``n_rows = max(n_samples, floor(sum of sample_weight))`` rows:
+        with integer weights, the number of rows they stand for, so unique
+        colours weighted by their counts make as long a pass as the pixels.
+    tol : float, default=0.0
+        When > 0, stop at the first step after which the sum over all centres
+        of the squared distance each centre moved is at most ``tol`` x the
+        mean over features of the (weighted) variance of ``X`` (the scale
+        ``KMeans`` uses). 0 turns this test off.
+    max_no_improvement : int or None, default=10
+        Stop when the exponentially weighted average (EWA) of the mean squared
+        distance of the batches has not reached a new minimum for this many
+        steps in a row. The average's window is one pass over the data or 300
+        steps, whichever is shorter, so the rule also fires on 10^8 rows.
+        None turns this test off.
+    reassignment_ratio : float, default=0.01
+        In [0, 1]. Every ``10 * n_clusters`` rows (and whenever a centre has
+        absorbed no weight yet), centres whose weight is below this fraction
+        of the largest are re-seeded on rows of the current batch, drawn with
+        probability proportional to squared distance to their nearest centre.
+        0 turns re-seeding off.
+    init_size : int or None, default=None
+        Rows of the samples that the initialisation runs on and is judged on;
+        None means ``max(3 * batch_size, 3 * n_clusters)``. At most
+        ``n_rows``, at least ``n_clusters``.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed of the initialisation, the batches and the re-seeding. An int
+        makes ``fit`` deterministic.
+    record_history : bool, default=False
+        Keep the centres of every step in ``history_``.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        The centres, in the dtype of ``X`` (float32 or float64).
+    labels_ : ndarray of shape (n_samples,), int32
+        Index of the nearest centre of each row, from one full assignment of
+        ``X`` after the last step (after ``partial_fit``: of the last chunk).
+    inertia_ : float
+        Sum over the rows of ``X`` (the last chunk) of weight x squared
+        distance to the nearest centre, from that same assignment.
+    n_iter_ : int
+        ``fit``: passes over the data, ``ceil(n_steps_ / ceil(n_rows /
+        batch_size))``. ``partial_fit``: number of chunks given so far.
+    n_steps_ : int
+        Number of mini-batch steps.
+    converged_ : bool
+        ``fit`` only: whether a stopping rule fired before ``max_iter``.
+    history_ : list of IterationRecord
+        Only with ``record_history=True``: one ``(centers, inertia)`` per step
+        with the centres before the step and the inertia of its batch scaled
+        to the total weight of ``X`` (an estimate of the full inertia); ``fit``
+        adds the final centres with the exact ``inertia_``: ``n_steps_ + 1``
+        records. ``partial_fit`` appends its steps.
+
+    Notes
+    -----
+    ``fit`` draws the rows of each batch with probability proportional to
+    ``sample_weight`` and gives them unit weight in the update, so integer
+    weights draw the same batches as repeated rows: an image's unique colours
+    with their counts behave like all its pixels. ``partial_fit`` instead goes
+    through its chunk once, in random order, with the weights in the update.
+
+    The result depends on ``random_state`` only, not on the number of threads
+    numba runs on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmeans_core import MiniBatchKMeans
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(1, 0.1, (500, 2)), rng.normal(5, 0.1, (500, 2))])
+    >>> mbk = MiniBatchKMeans(n_clusters=2, batch_size=100, random_state=0).fit(X)
+    >>> np.sort(mbk.cluster_centers_[:, 0].round()).tolist()
+    [1.0, 5.0]
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto",
+                 batch_size=_minibatch.DEFAULT_BATCH_SIZE, max_iter=100, tol=0.0,
+                 max_no_improvement=10, reassignment_ratio=0.01, init_size=None,
+                 random_state=None, record_history=False):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.reassignment_ratio = reassignment_ratio
+        self.init_size = init_size
+        self.random_state = random_state
+        self.record_history = record_history
+
+    def __repr__(self):
+        init = self.init if isinstance(self.init, str) else "array"
+        return (f"MiniBatchKMeans(n_clusters={self.n_clusters}, init={init!r}, "
+                f"batch_size={self.batch_size}, max_iter={self.max_iter}, "
+                f"random_state={self.random_state!r})")
+
+    # -- checks --------------------------------------------------------------
+
+    def _check_params(self, X):
+        n_samples = X.shape[0]
+        check_int(self.n_clusters, "n_clusters", low=1)
+        if self.n_clusters > n_samples:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} exceeds n_samples={n_samples}"
+            )
+        check_int(self.batch_size, "batch_size", low=1)
+        check_int(self.max_iter, "max_iter", low=1)
+        self._tol = check_tol(self.tol)
+        if self.max_no_improvement is not None:
+            check_int(self.max_no_improvement, "max_no_improvement", low=1)
+        ratio = self.reassignment_ratio
+        if (isinstance(ratio, bool) or not isinstance(ratio, numbers.Real)
+                or not 0 <= ratio <= 1):
+            raise ValueError(f"reassignment_ratio={ratio!r} must be a number in [0, 1]")
+        if self.init_size is None:
+            init_size = _minibatch.default_init_size(self.batch_size, self.n_clusters)
+        else:
+            init_size = check_int(self.init_size, "init_size", low=1)
+            if init_size < self.n_clusters:
+                raise ValueError(
+                    f"init_size={init_size} is smaller than n_clusters="
+                    f"{self.n_clusters}"
+                )
+        self._init_size = init_size
+        self._check_init(X, stacklevel=3)
+        if self.n_init == "auto" and isinstance(self._init, str):
+            # Cheap on an init_size sample, and it saves many runs from a
+            # poor local minimum that the mini-batches cannot leave.
+            self._n_init = 3
+
+    # -- fitting -------------------------------------------------------------
+
+    def _initial_centers(self, X, sample_weight, rng, sampler=None):
+        return _minibatch.initial_centers(
+            X, sample_weight, self.n_clusters, self._init, self._n_init,
+            self._init_size, rng, sampler,
+        )
+
+    def fit(self, X, sample_weight=None):
+        """Compute the clustering of ``X`` with mini-batches drawn from it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to cluster. float32 and float64 are kept (float32 is
+            faster); other numbers become float64. Never modified.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row; None gives every row weight 1.
+            Rows are drawn into batches in proportion to their weight.
+
+        Returns
+        -------
+        self : MiniBatchKMeans
+        """
+        X = check_data(X)
+        self._check_params(X)
+        n_samples = X.shape[0]
+        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        rng = check_random_state(self.random_state)
+        tol = scaled_tolerance(X, sample_weight, self._tol)
+        sampler = _minibatch.BatchSampler(sample_weight)
+        # Rows in a pass: integer weights stand for repeated rows.
+        n_rows = max(n_samples, math.floor(sampler.total_weight))
+        batch_size = min(self.batch_size, n_rows)
+        self._init_size = min(self._init_size, n_rows)
+        steps_per_pass = math.ceil(n_rows / batch_size)
+
+        centers = self._initial_centers(X, sample_weight, rng, sampler)
+        history = [] if self.record_history else None
+        state, converged = _minibatch.minibatch_fit(
+            X, sample_weight, centers, batch_size=batch_size,
+            max_steps=self.max_iter * steps_per_pass,
+            tol=tol, max_no_improvement=self.max_no_improvement,
+            reassignment_ratio=self.reassignment_ratio, rng=rng, sampler=sampler,
+            history=history, n_rows=n_rows,
+        )
+        labels, inertia = _assign(X, sample_weight, state.centers)
+
+        self._state, self._rng = state, rng
+        self.cluster_centers_ = state.centers.copy()
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_steps_ = state.n_steps
+        self.n_iter_ = math.ceil(state.n_steps / steps_per_pass)
+        self.converged_ = bool(converged)
+        if self.record_history:
+            history.append(IterationRecord(state.centers.copy(), inertia))
+            self.history_ = history
+        _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
+        return self
+
+    def partial_fit(self, X, sample_weight=None):
+        """Update the centres with one chunk of data, for streaming.
+
+        The first call initialises the centres on (a sample of) this chunk,
+        which needs at least ``n_clusters`` rows. Every call then goes once
+        through the chunk in random order, in mini-batches of ``batch_size``
+        rows, with the weights in the update; feeding the chunks of a large
+        image one after the other is one pass of mini-batch k-means over it.
+        A call after ``fit`` goes on from the fitted state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of rows. After the first call it is converted to the
+            dtype of ``cluster_centers_``. Never modified.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row; None gives every row weight 1.
+
+        Returns
+        -------
+        self : MiniBatchKMeans
+        """
+        first = not hasattr(self, "_state")
+        if first:
+            X = check_data(X)
+            self._check_params(X)
+        else:
+            X = self._check_test_data(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if first:
+            self._rng = check_random_state(self.random_state)
+            centers = self._initial_centers(X, sample_weight, self._rng)
+            self._state = _minibatch.MiniBatchState.start(centers)
+            self.n_iter_ = 0
+            if self.record_history:
+                self.history_ = []
+        history = getattr(self, "history_", None) if self.record_history else None
+        _minibatch.minibatch_pass(
+            X, sample_weight, self._state, batch_size=self.batch_size,
+            reassignment_ratio=self.reassignment_ratio, rng=self._rng,
+            history=history,
+        )
+        state = self._state
+        self.cluster_centers_ = state.centers.copy()
+        self.labels_, self.inertia_ = _assign(X, sample_weight, state.centers)
+        self.n_steps_ = state.n_steps
+        self.n_iter_ += 1
+        return self
