@@ -26,7 +26,89 @@ class NotFittedError(ValueError, AttributeError):
 _INIT_NAMES = ("k-means++", "random")
 
 
-class KMeans:
+class _CentersMixin:
+    """What ``KMeans`` and ``MiniBatchKMeans`` share: the checks of ``init`` and
+    ``n_init``, and everything that only needs ``cluster_centers_``."""
+
+    # n_init="auto" runs this many times with init="random" (once otherwise).
+    _n_init_random = 10
+
+    def _check_init(self, X, stacklevel):
+        """Set ``_init`` and ``_n_init`` from ``init`` and ``n_init``."""
+        n_features = X.shape[1]
+        if isinstance(self.init, str):
+            if self.init not in _INIT_NAMES:
+                raise ValueError(
+                    f"init={self.init!r} is not 'k-means++', 'random' or an array"
+                )
+            self._init = self.init
+        else:
+            init = check_data(self.init, name="init", dtype=X.dtype)
+            if init.shape != (self.n_clusters, n_features):
+                raise ValueError(
+                    f"init array has shape {init.shape}; expected (n_clusters, "
+                    f"n_features) = ({self.n_clusters}, {n_features})"
+                )
+            self._init = init
+        if self.n_init == "auto":
+            random = isinstance(self._init, str) and self._init == "random"
+            self._n_init = self._n_init_random if random else 1
+        else:
+            self._n_init = check_int(self.n_init, "n_init", low=1)
+            if not isinstance(self.init, str) and self._n_init > 1:
+                warnings.warn(
+                    f"n_init={self.n_init} ignored: an init array runs once",
+                    RuntimeWarning, stacklevel=stacklevel + 1,
+                )
+                self._n_init = 1
+
+    def _check_fitted(self):
+        if not hasattr(self, "cluster_centers_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit first"
+            )
+
+    def _check_test_data(self, X):
+        self._check_fitted()
+        X = check_data(X, dtype=self.cluster_centers_.dtype)
+        n_features = self.cluster_centers_.shape[1]
+        if X.shape[1] != n_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features; this {type(self).__name__} was "
+                f"fitted with {n_features}"
+            )
+        return X
+
+    def fit_predict(self, X, sample_weight=None):
+        """Fit, then return ``labels_``: ndarray of shape (n_samples,)."""
+        return self.fit(X, sample_weight).labels_
+
+    def predict(self, X):
+        """Index of the nearest centre of each row: ndarray (n_samples,), int32."""
+        X = self._check_test_data(X)
+        return _assign(X, None, self.cluster_centers_)[0]
+
+    def transform(self, X):
+        """Euclidean distance of each row to each centre.
+
+        Returns ndarray of shape (n_samples, n_clusters).
+        """
+        X = self._check_test_data(X)
+        out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
+        _kernels.squared_distances(X, self.cluster_centers_, out)
+        return np.sqrt(out, out=out)
+
+    def fit_transform(self, X, sample_weight=None):
+        """Fit, then return ``transform(X)``."""
+        return self.fit(X, sample_weight).transform(X)
+
+    def score(self, X, sample_weight=None):
+        """Opposite of the inertia of ``X`` on the fitted centres (higher is better)."""
+        X = self._check_test_data(X)
+        return -_assign(X, sample_weight, self.cluster_centers_)[1]
+
+
+class KMeans(_CentersMixin):
     """K-means clustering with Lloyd's algorithm, accelerated with numba.
 
     Parameters
@@ -114,7 +196,7 @@ default="k-means++"
     # -- checks --------------------------------------------------------------
 
     def _check_params(self, X):
-        n_samples, n_features = X.shape
+        n_samples = X.shape[0]
         check_int(self.n_clusters, "n_clusters", low=1)
         if self.n_clusters > n_samples:
             raise ValueError(
@@ -122,47 +204,7 @@ default="k-means++"
             )
         check_int(self.max_iter, "max_iter", low=1)
         self._tol = check_tol(self.tol)
-        if isinstance(self.init, str):
-            if self.init not in _INIT_NAMES:
-                raise ValueError(
-                    f"init={self.init!r} is not 'k-means++', 'random' or an array"
-                )
-            self._init = self.init
-        else:
-            init = check_data(self.init, name="init", dtype=X.dtype)
-            if init.shape != (self.n_clusters, n_features):
-                raise ValueError(
-                    f"init array has shape {init.shape}; expected (n_clusters, "
-                    f"n_features) = ({self.n_clusters}, {n_features})"
-                )
-            self._init = init
-        if self.n_init == "auto":
-            self._n_init = 10 if isinstance(self._init, str) and self._init == "random" else 1
-        else:
-            self._n_init = check_int(self.n_init, "n_init", low=1)
-            if not isinstance(self.init, str) and self._n_init > 1:
-                warnings.warn(
-                    f"n_init={self.n_init} ignored: an init array runs once",
-                    RuntimeWarning, stacklevel=3,
-                )
-                self._n_init = 1
-
-    def _check_fitted(self):
-        if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit first"
-            )
-
-    def _check_test_data(self, X):
-        self._check_fitted()
-        X = check_data(X, dtype=self.cluster_centers_.dtype)
-        n_features = self.cluster_centers_.shape[1]
-        if X.shape[1] != n_features:
-            raise ValueError(
-                f"X has {X.shape[1]} features; this {type(self).__name__} was "
-                f"fitted with {n_features}"
-            )
-        return X
+        self._check_init(X, stacklevel=3)
 
     # -- fitting -------------------------------------------------------------
 
@@ -213,36 +255,6 @@ default="k-means++"
             self.history_ = history
         _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
         return self
-
-    def fit_predict(self, X, sample_weight=None):
-        """Fit, then return ``labels_``: ndarray of shape (n_samples,)."""
-        return self.fit(X, sample_weight).labels_
-
-    # -- using the fit -------------------------------------------------------
-
-    def predict(self, X):
-        """Index of the nearest centre of each row: ndarray (n_samples,), int32."""
-        X = self._check_test_data(X)
-        return _assign(X, None, self.cluster_centers_)[0]
-
-    def transform(self, X):
-        """Euclidean distance of each row to each centre.
-
-        Returns ndarray of shape (n_samples, n_clusters).
-        """
-        X = self._check_test_data(X)
-        out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
-        _kernels.squared_distances(X, self.cluster_centers_, out)
-        return np.sqrt(out, out=out)
-
-    def fit_transform(self, X, sample_weight=None):
-        """Fit, then return ``transform(X)``."""
-        return self.fit(X, sample_weight).transform(X)
-
-    def score(self, X, sample_weight=None):
-        """Opposite of the inertia of ``X`` on the fitted centres (higher is better)."""
-        X = self._check_test_data(X)
-        return -_assign(X, sample_weight, self.cluster_centers_)[1]
 
 
 def _assign(X, sample_weight, centers):
