@@ -21,8 +21,10 @@ where the noise of a batch, not the size of the data, is what the average has
 to smooth out.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from . import _kernels
@@ -34,6 +36,26 @@ from ._lloyd import IterationRecord, kmeans_plusplus, random_init
 DEFAULT_BATCH_SIZE = 4096
 # Longest window of the EWA of the batch inertia, in steps (see the module doc).
 MAX_EWA_WINDOW = 300
+
+
+# A batch with fewer distance evaluations than this (batch_size x n_clusters)
+# is labelled on one thread: waking the other threads would cost more than
+# the work (about 5x more on a busy 2-core machine at 1024 x 64).
+PARALLEL_BATCH_WORK = 1 << 20
+
+
+@contextmanager
+def threads_for_batches(batch_size, n_clusters):
+    """Run the steps on one numba thread when a batch is too small to share."""
+    n_threads = numba.get_num_threads()
+    if batch_size * n_clusters >= PARALLEL_BATCH_WORK or n_threads == 1:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(n_threads)
 
 
 def default_init_size(batch_size, n_clusters):
@@ -264,6 +286,17 @@ def minibatch_fit(X, sample_weight, centers_init, *, batch_size, max_steps, tol,
     labels = np.empty(batch_size, dtype=np.int32)
     distances = np.empty(batch_size, dtype=X.dtype)
     alpha = ewa_alpha(n_rows or n_samples, batch_size)
+    with threads_for_batches(batch_size, state.centers.shape[0]):
+        converged = _fit_loop(X, state, sampler, unit_weight, labels, distances,
+                              alpha, max_steps, tol, max_no_improvement,
+                              reassignment_ratio, rng, history)
+    return state, converged
+
+
+def _fit_loop(X, state, sampler, unit_weight, labels, distances, alpha, max_steps,
+              tol, max_no_improvement, reassignment_ratio, rng, history):
+    """The loop of ``minibatch_fit``; returns ``converged``."""
+    batch_size = len(unit_weight)
     warm_up = 1 / alpha
     ewa = ewa_min = None
     no_improvement = 0
@@ -297,7 +330,7 @@ def minibatch_fit(X, sample_weight, centers_init, *, batch_size, max_steps, tol,
         if max_no_improvement is not None and no_improvement >= max_no_improvement:
             converged = True
             break
-    return state, converged
+    return converged
 
 
 def minibatch_pass(X, sample_weight, state, *, batch_size, reassignment_ratio, rng,
@@ -313,18 +346,20 @@ def minibatch_pass(X, sample_weight, state, *, batch_size, reassignment_ratio, r
     order = rng.permutation(n_samples)
     labels = np.empty(min(batch_size, n_samples), dtype=np.int32)
     distances = np.empty_like(labels, dtype=X.dtype)
-    for start in range(0, n_samples, batch_size):
-        ids = np.sort(order[start:start + batch_size])
-        Xb, wb = X[ids], sample_weight[ids]
-        if history is not None:
-            centers = state.centers.copy()
-        n = len(ids)
-        inertia, _ = state.step(Xb, wb, rng, reassignment_ratio, labels[:n],
-                                distances[:n])
-        if history is not None:
-            batch_weight = float(wb.sum(dtype=np.float64))
-            estimate = inertia / batch_weight * total_weight if batch_weight else 0.0
-            history.append(IterationRecord(centers, estimate))
+    with threads_for_batches(batch_size, state.centers.shape[0]):
+        for start in range(0, n_samples, batch_size):
+            ids = np.sort(order[start:start + batch_size])
+            Xb, wb = X[ids], sample_weight[ids]
+            if history is not None:
+                centers = state.centers.copy()
+            n = len(ids)
+            inertia, _ = state.step(Xb, wb, rng, reassignment_ratio, labels[:n],
+                                    distances[:n])
+            if history is not None:
+                batch_weight = float(wb.sum(dtype=np.float64))
+                estimate = (inertia / batch_weight * total_weight if batch_weight
+                            else 0.0)
+                history.append(IterationRecord(centers, estimate))
     return state
 
 

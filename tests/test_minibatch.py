@@ -297,6 +297,8 @@ def test_same_seed_same_result_and_thread_count_does_not_matter():
             runs.append(MiniBatchKMeans(6, batch_size=2048, random_state=5).fit(X))
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    # Small batches run on one thread; the caller's setting comes back.
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
     a, b = runs
     assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     assert_array_equal(a.labels_, b.labels_)
