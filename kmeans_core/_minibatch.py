@@ -3,9 +3,10 @@
 The middle layer, beside ``_lloyd.py``. Inputs are already validated
 (C-contiguous, float32 or float64, finite, weights >= 0). One step draws a
 batch, labels it with ``_kernels.assign_labels`` (the kernel ``KMeans`` uses),
-moves the centres with ``_kernels_minibatch.minibatch_update`` and re-seeds
-centres that have starved. ``_reference.minibatch_step`` is the NumPy version
-of one step.
+moves the centres with ``_kernels_minibatch.minibatch_update``, re-seeds
+centres that have starved (``reassign_starved``) or else swaps a redundant
+centre to where the batch is served worst (``swap_redundant``).
+``_reference.minibatch_step`` is the NumPy version of the update.
 
 Why the stopping rule counts steps, not samples
 -----------------------------------------------
@@ -199,9 +200,10 @@ class MiniBatchState:
             self.n_since_reassign >= 10 * n_clusters or not self.weight_sums.all()
         ):
             self.n_since_reassign = 0
-            moved = reassign_starved(X, sample_weight, distances, self.centers,
-                                     self.weight_sums, reassignment_ratio, rng)
-            if moved == 0:
+            n_moved, moved = reassign_starved(X, sample_weight, distances,
+                                              self.centers, self.weight_sums,
+                                              reassignment_ratio, rng)
+            if n_moved == 0:
                 moved = swap_redundant(X, sample_weight, distances, self.centers,
                                        self.weight_sums, rng)
             shift += moved
@@ -212,31 +214,28 @@ def reassign_starved(X, sample_weight, distances, centers, weight_sums,
                      reassignment_ratio, rng):
     """Re-seed the centres whose weight is below ``reassignment_ratio`` x the largest.
 
-    Run at the same moments: when no centre starved, ``swap_redundant``
-    may move one instead.
-
     The new centres are rows of the batch drawn without replacement with
     probability proportional to weight x squared distance to their nearest
     centre (k-means++ style): a starved centre moves to where the batch is
     served worst. At most half the batch size of centres move at once. Each
     moved centre gets the smallest weight of the centres that stay, so it is
-    neither starved again at once nor pinned where it lands.
+    neither starved again at once nor pinned where it lands. When no centre
+    starved, the step calls ``swap_redundant`` instead.
 
     centers      INOUT (n_clusters, n_features)
     weight_sums  INOUT (n_clusters,) float64
-    returns      float64, summed squared distance the moved centres jumped
+    returns      (int, float64): how many centres moved, and the summed
+                 squared distance they jumped
     """
     n_samples = X.shape[0]
     to_reassign = weight_sums < reassignment_ratio * weight_sums.max()
     n_reassign = int(to_reassign.sum())
-    if n_reassign == 0:
-        return 0.0
     if n_reassign > n_samples // 2:
         keep = np.argsort(weight_sums, kind="stable")[n_samples // 2:]
         to_reassign[keep] = False
         n_reassign = int(to_reassign.sum())
-        if n_reassign == 0:
-            return 0.0
+    if n_reassign == 0:
+        return 0, 0.0
     p = distances.astype(np.float64) * sample_weight
     if np.count_nonzero(p) >= n_reassign:
         rows = rng.choice(n_samples, size=n_reassign, replace=False, p=p / p.sum())
@@ -246,7 +245,7 @@ def reassign_starved(X, sample_weight, distances, centers, weight_sums,
     old = centers[to_reassign].astype(np.float64)
     centers[to_reassign] = X[rows]
     weight_sums[to_reassign] = weight_sums[~to_reassign].min()
-    return float(((centers[to_reassign] - old) ** 2).sum())
+    return n_reassign, float(((centers[to_reassign] - old) ** 2).sum())
 
 
 def minibatch_fit(X, sample_weight, centers_init, *, batch_size, max_steps, tol,

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from kmeans_core import KMeans, MiniBatchKMeans, NotFittedError
-from kmeans_core import _kernels, _minibatch, _reference
+from kmeans_core import (
+    KMeans,
+    MiniBatchKMeans,
+    NotFittedError,
+    _kernels,
+    _minibatch,
+    _reference,
+)
 from kmeans_core._kernels_minibatch import minibatch_update
 
 
@@ -152,7 +158,7 @@ def test_early_stopping_fires_well_within_one_pass_on_many_rows():
 
 def test_tol_stops_earlier_than_no_tol():
     X = blobs(200_000, seed=5, dtype=np.float32)
-    common = dict(batch_size=256, max_no_improvement=None, max_iter=5, random_state=0)
+    common = {"batch_size": 256, "max_no_improvement": None, "max_iter": 5, "random_state": 0}
     loose = MiniBatchKMeans(5, tol=1e-3, **common).fit(X)
     off = MiniBatchKMeans(5, tol=0.0, **common).fit(X)
     assert loose.converged_ and not off.converged_
@@ -186,8 +192,9 @@ def test_reassign_starved_moves_only_starved_centres():
     weight_sums = np.array([100.0, 50.0, 0.5, 80.0, 0.0])
     distances = rng.uniform(size=100)
     before = centers.copy()
-    _minibatch.reassign_starved(X, np.ones(100), distances, centers, weight_sums,
-                                0.01, rng)
+    n_moved, _ = _minibatch.reassign_starved(X, np.ones(100), distances, centers,
+                                             weight_sums, 0.01, rng)
+    assert n_moved == 2
     assert_array_equal(centers[[0, 1, 3]], before[[0, 1, 3]])
     for j in (2, 4):
         assert any(np.array_equal(centers[j], row) for row in X)
@@ -217,7 +224,7 @@ def test_weights_behave_like_shuffled_repeated_rows_statistically():
     colors = blobs(300, n_centers=4, seed=9, scale=0.8)
     counts = rng.integers(1, 60, size=len(colors))
     repeated = rng.permutation(np.repeat(colors, counts, axis=0))
-    kw = dict(batch_size=128, max_no_improvement=None, max_iter=3)
+    kw = {"batch_size": 128, "max_no_improvement": None, "max_iter": 3}
     weighted = [MiniBatchKMeans(4, random_state=s, **kw).fit(colors, sample_weight=counts)
                 for s in range(8)]
     pixels = [MiniBatchKMeans(4, random_state=100 + s, **kw).fit(repeated)
@@ -349,19 +356,19 @@ def _full(X, record):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(n_clusters=0), "n_clusters=0"),
-    (dict(n_clusters=3000), "n_clusters=3000 exceeds n_samples=200"),
-    (dict(batch_size=0), "batch_size=0"),
-    (dict(batch_size=2.5), "batch_size=2.5"),
-    (dict(max_iter=0), "max_iter=0"),
-    (dict(tol=-1), "tol=-1"),
-    (dict(max_no_improvement=0), "max_no_improvement=0"),
-    (dict(reassignment_ratio=1.5), "reassignment_ratio=1.5"),
-    (dict(init_size=2), "init_size=2 is smaller than n_clusters=4"),
-    (dict(init="nope"), "init='nope'"),
-    (dict(init=np.zeros((3, 3))), r"init array has shape \(3, 3\)"),
-    (dict(n_init=0), "n_init=0"),
-    (dict(random_state="x"), "random_state='x'"),
+    ({"n_clusters": 0}, "n_clusters=0"),
+    ({"n_clusters": 3000}, "n_clusters=3000 exceeds n_samples=200"),
+    ({"batch_size": 0}, "batch_size=0"),
+    ({"batch_size": 2.5}, "batch_size=2.5"),
+    ({"max_iter": 0}, "max_iter=0"),
+    ({"tol": -1}, "tol=-1"),
+    ({"max_no_improvement": 0}, "max_no_improvement=0"),
+    ({"reassignment_ratio": 1.5}, "reassignment_ratio=1.5"),
+    ({"init_size": 2}, "init_size=2 is smaller than n_clusters=4"),
+    ({"init": "nope"}, "init='nope'"),
+    ({"init": np.zeros((3, 3))}, r"init array has shape \(3, 3\)"),
+    ({"n_init": 0}, "n_init=0"),
+    ({"random_state": "x"}, "random_state='x'"),
 ])
 def test_bad_parameters_name_the_value(params, match):
     X = blobs(200, seed=16)
@@ -383,3 +390,39 @@ def test_unfitted_and_wrong_features():
         MiniBatchKMeans(3).partial_fit(X[:2])
     with pytest.raises(ValueError, match="sample_weight"):
         MiniBatchKMeans(3).fit(X, sample_weight=-np.ones(len(X)))
+
+
+def test_swap_merges_a_redundant_pair_for_an_unserved_cluster():
+    # Two centres sit on the same blob; a second blob, far away, has none.
+    rng = np.random.default_rng(0)
+    near = rng.normal(0, 0.1, size=(200, 2))
+    far = rng.normal(10, 0.1, size=(200, 2))
+    X = np.concatenate([near, far])
+    centers = np.array([[0.0, 0.05], [0.0, -0.05], [3.0, 3.0]])
+    weight_sums = np.array([100.0, 100.0, 200.0])
+    labels = np.empty(400, dtype=np.int32)
+    distances = np.empty(400)
+    _kernels.assign_labels(X, np.ones(400), centers, labels, distances)
+    moved = _minibatch.swap_redundant(X, np.ones(400), distances, centers,
+                                      weight_sums, rng)
+    assert moved > 0
+    # The pair merged into their weighted mean; the freed centre went far.
+    assert_allclose(centers[0], [0.0, 0.0], atol=1e-12)
+    assert weight_sums[0] == 200.0
+    assert np.linalg.norm(centers[1] - 10) < 2
+    # Once every blob has a centre of its own, merging costs more: no swap.
+    centers = np.array([[0.0, 0.0], [10.0, 10.0], [3.0, 3.0]])
+    weight_sums = np.array([200.0, 200.0, 1.0])
+    X = np.concatenate([near, far])
+    _kernels.assign_labels(X, np.ones(400), centers, labels, distances)
+    before = centers.copy()
+    assert _minibatch.swap_redundant(X, np.ones(400), distances, centers,
+                                     weight_sums, rng) == 0.0
+    assert_array_equal(centers, before)
+
+
+def test_partial_fit_history_gets_one_record_per_step():
+    X = blobs(3000, seed=18)
+    mbk = MiniBatchKMeans(5, batch_size=1000, random_state=0, record_history=True)
+    mbk.partial_fit(X).partial_fit(X[:1500])
+    assert len(mbk.history_) == mbk.n_steps_ == 5
