@@ -47,7 +47,8 @@ PARALLEL_BATCH_WORK = 1 << 20
 
 @contextmanager
 def threads_for_batches(batch_size, n_clusters):
-    """Run the steps on one numba thread when a batch is too small to share."""
+    """Run on one numba thread when ``batch_size`` rows x ``n_clusters`` centres
+    are too little work to share (the steps; the initialisation on its sample)."""
     n_threads = numba.get_num_threads()
     if batch_size * n_clusters >= PARALLEL_BATCH_WORK or n_threads == 1:
         yield
@@ -132,6 +133,12 @@ def initial_centers(X, sample_weight, n_clusters, init, n_init, init_size, rng,
     """
     if not isinstance(init, str):
         return np.array(init, dtype=X.dtype, order="C")
+    with threads_for_batches(min(init_size, X.shape[0]), n_clusters):
+        return _best_init(X, sample_weight, n_clusters, init, n_init, init_size, rng,
+                          sampler)
+
+
+def _best_init(X, sample_weight, n_clusters, init, n_init, init_size, rng, sampler):
     X_valid, w_valid = sample_rows(X, sample_weight, init_size, rng, sampler)
     labels = np.empty(X_valid.shape[0], dtype=np.int32)
     distances = np.empty(X_valid.shape[0], dtype=X.dtype)
