@@ -36,22 +36,36 @@ def scaled_tolerance(X, sample_weight, tol):
     return float(tol * variance.mean())
 
 
-def kmeans_plusplus(X, n_clusters, sample_weight, rng):
+def kmeans_plusplus(X, n_clusters, sample_weight, rng, *, start=None):
     """Greedy k-means++ seeding; see ``_reference.kmeans_plusplus``.
 
-    Returns the initial centres, ndarray of shape (n_clusters, n_features).
+    Parameters
+    ----------
+    start : ndarray of shape (n_start, n_features), optional
+        Centres already chosen (for example a smaller fit's, to warm-start a
+        larger one); seeding adds ``n_clusters - n_start`` more.
+
+    Returns the centres, ndarray of shape (n_clusters, n_features), ``start``
+    first.
     """
     n_samples, n_features = X.shape
     w = sample_weight.astype(np.float64)
     n_trials = 2 + int(np.log(n_clusters))
     centers = np.empty((n_clusters, n_features), dtype=X.dtype)
-    first = rng.choice(n_samples, p=w / w.sum())
-    centers[0] = X[first]
     closest = np.full(n_samples, np.inf)
-    _kernels.update_closest(X, centers[0], closest)
+    if start is None or len(start) == 0:
+        first = rng.choice(n_samples, p=w / w.sum())
+        centers[0] = X[first]
+        _kernels.update_closest(X, centers[0], closest)
+        n_done = 1
+    else:
+        n_done = len(start)
+        centers[:n_done] = start
+        for c in range(n_done):
+            _kernels.update_closest(X, centers[c], closest)
     potential = float(closest @ w)
     weighted = np.empty(n_samples)
-    for c in range(1, n_clusters):
+    for c in range(n_done, n_clusters):
         targets = rng.uniform(size=n_trials) * potential
         np.multiply(w, closest, out=weighted)
         ids = np.searchsorted(np.cumsum(weighted, out=weighted), targets)

@@ -417,3 +417,15 @@ def test_no_warning_on_a_normal_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KMeans(3, random_state=0).fit(blobs(n_samples=300))
+
+
+def test_kmeans_plusplus_continues_from_given_centres():
+    X = blobs(n_samples=1500, seed=22)
+    w = np.ones(len(X))
+    # 3 and 7 centres both draw 2 + int(ln k) = 3 candidates per step.
+    full = _lloyd.kmeans_plusplus(X, 7, w, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    first = _lloyd.kmeans_plusplus(X, 3, w, rng)
+    more = _lloyd.kmeans_plusplus(X, 7, w, rng, start=first)
+    assert_array_equal(more[:3], first)
+    assert_array_equal(more, full)  # the same draws, continued
