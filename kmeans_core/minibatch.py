@@ -62,7 +62,10 @@ default="k-means++"
         absorbed no weight yet), centres whose weight is below this fraction
         of the largest are re-seeded on rows of the current batch, drawn with
         probability proportional to squared distance to their nearest centre.
-        0 turns re-seeding off.
+        When none starved, the two centres that cost least to merge (Ward's
+        criterion on the weights they absorbed) are merged if a new centre on
+        such a row would lower the inertia more, and the freed centre moves
+        there. 0 turns both off.
     init_size : int or None, default=None
         Rows of the samples that the initialisation runs on and is judged on;
         None means ``max(3 * batch_size, 3 * n_clusters)``. At most
