@@ -268,9 +268,13 @@ def _assign(X, sample_weight, centers):
 
 def _warn_if_fewer_clusters(labels, sample_weight, n_clusters):
     """Warn when fewer than ``n_clusters`` clusters hold any weight."""
-    n_distinct = np.count_nonzero(
-        np.bincount(labels, weights=sample_weight, minlength=n_clusters)
-    )
+    if sample_weight.min() > 0:
+        # Every row has weight: counting rows is enough, and much faster
+        # than summing float weights on millions of rows.
+        held = np.bincount(labels, minlength=n_clusters)
+    else:
+        held = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
+    n_distinct = np.count_nonzero(held)
     if n_distinct < n_clusters:
         warnings.warn(
             f"only {n_distinct} distinct clusters found for n_clusters="
