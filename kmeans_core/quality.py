@@ -31,10 +31,21 @@ import warnings
 import numpy as np
 
 from . import _kernels
+from ._lloyd import kmeans_plusplus
 from ._validation import check_int, check_random_state
-from .color import COLOR_SPACES, from_working_space, to_working_space
+from .color import to_working_space
+from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
-from .quantize import QuantizeResult, _check_image, unique_colors
+from .quantize import (
+    QuantizeResult,
+    _check_color_space,
+    _check_dither,
+    _check_image,
+    _palette_from_centers,
+    _sort_by_use,
+    _squared_error,
+    unique_colors,
+)
 
 
 class QualityTooLowError(ValueError):
@@ -62,7 +73,8 @@ class QualityTooLowError(ValueError):
 
 
 def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
-                     color_space="rgb", random_state=0, max_iter=300, tol=1e-4):
+                     color_space="rgb", dither=None, random_state=0, max_iter=300,
+                     tol=1e-4):
     """Quantize with the fewest colours whose result reaches ``target_psnr``.
 
     Parameters
@@ -85,6 +97,11 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
         Where the colours are clustered and assigned (see
         ``kmeans_core.color.to_working_space``). PSNR is always measured on
         the RGB(A) values.
+    dither : float in [0, 1] or None, default=None
+        Dither the chosen palette onto the image, as ``quantize`` does. The
+        search measures PSNR *without* dithering (dithering usually lowers
+        PSNR while it removes banding): the target applies to the palette,
+        and ``result.inertia`` is the error of the dithered image.
     random_state : None, int or numpy.random.Generator, default=0
         Seed of the k-means++ steps; the default makes the result repeatable.
     max_iter, tol
@@ -97,7 +114,8 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
         found: centres that round to the same colour merge) and indices;
         ``n_iter`` is the iteration count of the chosen fit, ``seconds`` the
         time of the whole search, ``inertia`` the sum of squared RGB(A)
-        errors, so ``psnr = 10 log10(255**2 H W C / inertia)``.
+        errors, so ``psnr = 10 log10(255**2 H W C / inertia)``. The chosen
+        k is ``chosen_k(tried, target_psnr)``.
     tried : list of (int, float)
         Every (k, PSNR in dB) fitted, in the order of the search. The chosen
         k is the smallest one here reaching ``target_psnr`` (the last k tried
@@ -128,12 +146,11 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
             raise ValueError(
                 f"min_psnr={min_psnr:g} exceeds target_psnr={target_psnr:g}"
             )
-    if color_space not in COLOR_SPACES:
-        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
+    color_space = _check_color_space(color_space)
+    level = _check_dither(dither)
     rng = check_random_state(random_state)
 
-    height, width, n_channels = image.shape
-    if n_channels == 4 and (image[..., 3] == 0).any():
+    if image.shape[2] == 4 and (image[..., 3] == 0).any():
         image = image.copy()  # never touch the caller's array
         image[image[..., 3] == 0] = 0
     colors, counts, inverse = unique_colors(image)
@@ -149,7 +166,8 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
         if k == n_max:
             best = search.fits[k]
             if min_psnr is not None and best.psnr >= min_psnr:
-                return search.result(k, inverse, image.shape, start), search.tried
+                result = search.result(k, inverse, image, level, start)
+                return result, search.tried
             floor = target_psnr if min_psnr is None else min_psnr
             raise QualityTooLowError(best.psnr, n_max, floor)
         lo, k = k, min(2 * k, n_max)
@@ -164,7 +182,24 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
         else:
             lo = k
         widths.append(hi - lo)
-    return search.result(hi, inverse, (height, width, n_channels), start), search.tried
+    return search.result(hi, inverse, image, level, start), search.tried
+
+
+def chosen_k(tried, target_psnr):
+    """The palette size ``quantize_to_psnr`` chose, from its ``tried`` list.
+
+    The smallest k that reached ``target_psnr``; when none did (``min_psnr``
+    accepted the largest palette), the last k tried.
+
+    Examples
+    --------
+    >>> chosen_k([(1, 10.8), (2, 16.8), (4, 22.7), (3, 19.9)], 20.0)
+    4
+    >>> chosen_k([(1, 10.8), (2, 16.8)], 20.0)
+    2
+    """
+    reached = [k for k, value in tried if value >= target_psnr]
+    return min(reached) if reached else tried[-1][0]
 
 
 def _interpolate(search, lo, hi, target):
@@ -277,67 +312,40 @@ class _Search:
 
     def _add_centers(self, centers, n_new):
         """``centers`` plus ``n_new`` greedy k-means++ centres (rows of X)."""
-        X, weight, rng = self.X, self.weight, self.rng
-        n_samples = len(X)
-        w = weight.astype(np.float64)
-        out = np.empty((len(centers) + n_new, X.shape[1]), dtype=X.dtype)
-        out[: len(centers)] = centers
-        closest = np.full(n_samples, np.inf)
-        if len(centers) == 0:
-            first = rng.choice(n_samples, p=w / w.sum())
-            out[0] = X[first]
-            _kernels.update_closest(X, out[0], closest)
-            n_done = 1
-        else:
-            labels = np.empty(n_samples, dtype=np.int32)
-            distances = np.empty(n_samples, dtype=X.dtype)
-            _kernels.assign_labels(X, weight, np.ascontiguousarray(out[: len(centers)]),
-                                   labels, distances)
-            closest[:] = distances
-            n_done = len(centers)
-        n_trials = 2 + int(np.log(len(out)))
-        potential = float(closest @ w)
-        for c in range(n_done, len(out)):
-            targets = rng.uniform(size=n_trials) * potential
-            ids = np.searchsorted(np.cumsum(w * closest), targets)
-            ids = np.minimum(ids, n_samples - 1)
-            potentials = _kernels.candidate_potentials(X, weight, closest, X[ids])
-            best = int(potentials.argmin())
-            out[c] = X[ids[best]]
-            _kernels.update_closest(X, out[c], closest)
-            potential = float(potentials[best])
-        return out
+        return kmeans_plusplus(self.X, len(centers) + n_new, self.weight, self.rng,
+                               start=centers)
 
     def _finish(self, centers, n_iter):
         """Round the centres to a palette, map the colours to it, measure."""
-        palette = from_working_space(centers, self.color_space)
-        palette_work = np.ascontiguousarray(to_working_space(palette, self.color_space))
-        labels = np.empty(len(self.X), dtype=np.int32)
-        distances = np.empty(len(self.X), dtype=np.float32)
-        _kernels.assign_labels(self.X, self.weight, palette_work, labels, distances)
-        diff = self.colors.astype(np.float64) - palette[labels]
-        sq_error = float(self.counts @ (diff * diff).sum(axis=1))
+        palette, labels, sq_error = _palette_from_centers(
+            centers, self.X, self.weight, self.colors, self.counts, self.color_space)
         psnr = math.inf if sq_error == 0 else 10 * math.log10(
             255.0**2 * self.n_values / sq_error)
         return _Fit(centers, palette, labels, sq_error, psnr, int(n_iter))
 
-    def result(self, k, inverse, shape, start):
-        """The ``QuantizeResult`` of the fit of size k (palette as ``quantize``)."""
+    def result(self, k, inverse, image, level, start):
+        """The ``QuantizeResult`` of the fit of size k (palette as ``quantize``).
+
+        ``image`` is the (alpha-cleared) image the colours came from; with
+        ``level`` > 0 its pixels are dithered onto the palette.
+        """
         fit = self.fits[k]
-        pixel_counts = np.bincount(fit.labels, weights=self.counts,
-                                   minlength=len(fit.palette))
-        order = np.argsort(-pixel_counts, kind="stable")
-        order = order[pixel_counts[order] > 0]  # drop entries no pixel uses
-        remap = np.zeros(len(fit.palette), dtype=np.uint8)
-        remap[order] = np.arange(order.size, dtype=np.uint8)
-        indices = remap[fit.labels][inverse].reshape(shape[:2])
+        palette, remap = _sort_by_use(fit.palette, fit.labels, self.counts)
+        indices = remap[fit.labels][inverse].reshape(image.shape[:2])
+        inertia = fit.sq_error
+        if level:
+            indices = _dither(image, palette, level=level,
+                              color_space=self.color_space)
+            inertia = _squared_error(image, palette[indices])
         return QuantizeResult(
-            palette=fit.palette[order],
+            palette=palette,
             indices=indices,
             n_iter=fit.n_iter,
-            inertia=fit.sq_error,
+            inertia=inertia,
             seconds=time.perf_counter() - start,
             n_colors_in=len(self.colors),
             method="kmeans",
             history=None,
+            color_space=self.color_space,
+            dither=level or None,
         )

@@ -14,13 +14,26 @@ transparent pixels (A = 0) are first set to (0, 0, 0, 0): their colour is
 invisible, and would otherwise pull palette entries towards colours nobody
 sees. An (H, W, 3) image gives an RGB palette.
 
-From centres to palette: the centres are rounded to uint8, every distinct
-colour is labelled with its nearest rounded centre (one assignment pass, not a
-new clustering) and every pixel takes the label of its colour. Palette entries
-no pixel uses (two centres that round to the same colour) are dropped, and the
-palette is sorted by decreasing pixel count.
+Colour space: with ``color_space="oklab"`` the distinct colours are
+converted to OKLab (``kmeans_core.color.to_working_space``; alpha, if any, as
+alpha / 255) and clustered there, so that the k-means objective follows
+perceived colour differences; the centres are converted back to sRGB and
+clipped to 0-255. ``inertia`` is always measured in RGB(A) 0-255 units.
+
+From centres to palette (``_palette_from_centers``, shared with
+``quality.quantize_to_psnr``): the centres are rounded to uint8 colours,
+every distinct colour is labelled with its nearest rounded centre in the
+clustering space (one assignment pass, not a new clustering) and every pixel
+takes the label of its colour. Palette entries no pixel uses (two centres that
+round to the same colour) are dropped, and the palette is sorted by
+decreasing pixel count (``_sort_by_use``).
+
+Dithering (``dither=level``): the pixels are then mapped onto that same
+palette by Floyd–Steinberg error diffusion (``kmeans_core.dither.dither``)
+instead of nearest colour; the palette does not change.
 """
 
+import numbers
 import time
 import warnings
 from dataclasses import dataclass
@@ -29,6 +42,8 @@ import numpy as np
 
 from . import _kernels
 from ._validation import check_int
+from .color import COLOR_SPACES, from_working_space, oklab_to_srgb, to_working_space
+from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
 
 _METHODS = ("kmeans", "minibatch")
@@ -45,7 +60,9 @@ class QuantizeResult:
     ----------
     palette : ndarray of shape (n_out, C), uint8
         The colours, C = 3 (RGB) or 4 (RGBA); ``n_out <= n_colors``, sorted by
-        decreasing pixel count. Every entry is used by at least one pixel.
+        decreasing pixel count of the undithered result, where every entry is
+        used by at least one pixel (with dithering, rarely, an entry may end
+        up unused: the palette is kept as it is).
     indices : ndarray of shape (H, W), uint8
         Index into ``palette`` of every pixel.
     n_iter : int
@@ -53,7 +70,8 @@ class QuantizeResult:
         had no more distinct colours than asked for.
     inertia : float
         Sum over all pixels of the squared distance between the pixel and its
-        palette colour, in 0-255 units (so ``mse = inertia / (H * W * C)``).
+        palette colour, in RGB(A) 0-255 units whatever the colour space, and
+        after dithering if any (so ``mse = inertia / (H * W * C)``).
     seconds : float
         Time spent in ``quantize`` (counting colours, clustering, assigning).
     n_colors_in : int
@@ -62,8 +80,16 @@ class QuantizeResult:
     method : str
         "kmeans" or "minibatch".
     history : list of IterationRecord or None
-        With ``record_history=True``: the centres (float32, 0-255 units) and
-        inertia of every iteration of the fit.
+        With ``record_history=True``: the centres and inertia of every
+        iteration of the fit. The centres are always float32 RGB(A) in 0-255
+        units (OKLab centres are converted and clipped, so plots can draw
+        them); the inertia is the k-means objective in the clustering space
+        (0-255 units for "rgb", OKLab units for "oklab").
+    color_space : str
+        "rgb" or "oklab": where the colours were clustered and assigned.
+    dither : float or None
+        The dithering level used, None when the pixels took their nearest
+        palette colour.
     """
 
     palette: np.ndarray
@@ -74,6 +100,8 @@ class QuantizeResult:
     n_colors_in: int
     method: str
     history: list | None = None
+    color_space: str = "rgb"
+    dither: float | None = None
 
     def to_image(self):
         """The quantized image, ndarray of shape (H, W, C), uint8."""
@@ -216,7 +244,8 @@ def psnr(original, reconstructed):
 
 
 def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
-             tol=1e-4, batch_size=None, record_history=False):
+             tol=1e-4, batch_size=None, record_history=False, color_space="rgb",
+             dither=None):
     """Reduce an image to at most ``n_colors`` colours with k-means.
 
     Parameters
@@ -240,14 +269,23 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         Mini-batch size; None keeps ``MiniBatchKMeans``'s default. Only with
         ``method="minibatch"``.
     record_history : bool, default=False
-        Keep the centres of every iteration in ``result.history``.
+        Keep the centres of every iteration in ``result.history`` (as RGB(A)
+        0-255 values, also for OKLab).
+    color_space : {"rgb", "oklab"}, default="rgb"
+        Where the colours are clustered and assigned to the palette: "rgb",
+        the 0-255 values; "oklab", OKLab (perceptual; alpha as alpha / 255).
+        The palette is sRGB(A) uint8 either way.
+    dither : float in [0, 1] or None, default=None
+        Floyd–Steinberg dithering level onto the found palette (1: full error
+        diffusion, 0.5: half the error). None or 0: each pixel takes its
+        nearest palette colour. The palette is the same with or without.
 
     Returns
     -------
     QuantizeResult
         When the image has no more than ``n_colors`` distinct colours, the
         palette is exactly those colours (no clustering, ``n_iter=0``,
-        ``inertia=0.0``).
+        ``inertia=0.0`` without dithering).
 
     Examples
     --------
@@ -256,10 +294,14 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     >>> result = quantize(image, 2)
     >>> result.palette.tolist(), result.indices.tolist()
     ([[5, 0, 0], [250, 250, 250]], [[0, 0, 1]])
+    >>> quantize(image, 2, color_space="oklab").palette.tolist()  # OKLab mean
+    [[1, 0, 0], [250, 250, 250]]
     """
     start = time.perf_counter()
     image = _check_image(image)
     n_colors = check_int(n_colors, "n_colors", low=1, high=256)
+    color_space = _check_color_space(color_space)
+    level = _check_dither(dither)
     if method not in _METHODS:
         raise ValueError(f"method={method!r} is not 'kmeans' or 'minibatch'")
     if batch_size is not None and method != "minibatch":
@@ -273,7 +315,7 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         image[image[..., 3] == 0] = 0
     colors, counts, inverse = unique_colors(image)
     n_colors_in = colors.shape[0]
-    X = colors.astype(np.float32)
+    X = np.ascontiguousarray(to_working_space(colors, color_space))
     sample_weight = counts.astype(np.float32)
 
     if n_colors_in <= n_colors:
@@ -291,24 +333,19 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         centers = model.cluster_centers_
         n_iter = int(model.n_iter_)
         history = list(getattr(model, "history_", [])) if record_history else None
+    if history is not None and color_space != "rgb":
+        history = [_rgb_record(record, color_space) for record in history]
 
-    palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
-    labels = np.empty(n_colors_in, dtype=np.int32)
-    distances = np.empty(n_colors_in, dtype=np.float32)
-    # One assignment of the colours to the rounded centres (lowest index wins a
-    # tie, so of two centres rounding to the same colour only the first is used).
-    _kernels.assign_labels(X, sample_weight, palette.astype(np.float32),
-                           labels, distances)
-    pixel_counts = np.bincount(labels, weights=counts, minlength=palette.shape[0])
-    order = np.argsort(-pixel_counts, kind="stable")
-    order = order[pixel_counts[order] > 0]  # drop entries no pixel uses
-    remap = np.zeros(palette.shape[0], dtype=np.uint8)
-    remap[order] = np.arange(order.size, dtype=np.uint8)
+    palette, labels, inertia = _palette_from_centers(
+        centers, X, sample_weight, colors, counts, color_space)
+    palette, remap = _sort_by_use(palette, labels, counts)
     indices = remap[labels][inverse].reshape(height, width)
-    inertia = float(np.dot(counts.astype(np.float64), distances.astype(np.float64)))
+    if level:
+        indices = _dither(image, palette, level=level, color_space=color_space)
+        inertia = _squared_error(image, palette[indices])
 
     return QuantizeResult(
-        palette=palette[order],
+        palette=palette,
         indices=indices,
         n_iter=n_iter,
         inertia=inertia,
@@ -316,7 +353,100 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         n_colors_in=int(n_colors_in),
         method=method,
         history=history,
+        color_space=color_space,
+        dither=level or None,
     )
+
+
+def _check_color_space(color_space):
+    if not isinstance(color_space, str) or color_space not in COLOR_SPACES:
+        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
+    return color_space
+
+
+def _check_dither(dither):
+    """The dithering level as a float in [0, 1] (None -> 0.0), or a ValueError."""
+    if dither is None:
+        return 0.0
+    if (isinstance(dither, bool) or not isinstance(dither, numbers.Real)
+            or not 0 <= dither <= 1):
+        raise ValueError(f"dither={dither!r} must be None or a number in [0, 1]")
+    return float(dither)
+
+
+def _palette_from_centers(centers, X, sample_weight, colors, counts, color_space):
+    """Round centres to a palette and give each distinct colour its nearest entry.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (k, C), float
+        Centres in the working space of ``color_space``.
+    X : ndarray of shape (m, C), float32, C-contiguous
+        The distinct colours in the working space (``to_working_space``).
+    sample_weight : ndarray of shape (m,), float32
+        ``counts`` as float32.
+    colors : ndarray of shape (m, C), uint8
+        The distinct colours.
+    counts : ndarray of shape (m,), int64
+        Pixels of each colour.
+    color_space : {"rgb", "oklab"}
+
+    Returns
+    -------
+    palette : ndarray of shape (k, C), uint8
+        The centres rounded (``from_working_space``), in the centres' order;
+        entries may be unused.
+    labels : ndarray of shape (m,), int32
+        Index of each colour's nearest palette entry in the working space (the
+        lowest index wins a tie, so of two centres rounding to the same colour
+        only the first is used).
+    sq_error : float
+        Sum over pixels of the squared RGB(A) error, 0-255 units.
+    """
+    palette = from_working_space(centers, color_space)
+    palette_work = np.ascontiguousarray(to_working_space(palette, color_space))
+    labels = np.empty(len(X), dtype=np.int32)
+    distances = np.empty(len(X), dtype=np.float32)
+    _kernels.assign_labels(X, sample_weight, palette_work, labels, distances)
+    if color_space == "rgb":
+        # Integer differences: the float32 distances are exact (< 2**24).
+        per_color = distances.astype(np.float64)
+    else:
+        diff = colors.astype(np.float64) - palette[labels]
+        per_color = (diff * diff).sum(axis=1)
+    return palette, labels, float(counts.astype(np.float64) @ per_color)
+
+
+def _sort_by_use(palette, labels, counts):
+    """Drop unused palette entries and sort the rest by decreasing pixel count.
+
+    Returns the new palette, ndarray of shape (n_used, C), uint8, and
+    ``remap``, ndarray of shape (len(palette),), uint8: ``remap[labels]``
+    indexes the new palette (unused entries map to 0).
+    """
+    pixel_counts = np.bincount(labels, weights=counts, minlength=palette.shape[0])
+    order = np.argsort(-pixel_counts, kind="stable")
+    order = order[pixel_counts[order] > 0]  # drop entries no pixel uses
+    remap = np.zeros(palette.shape[0], dtype=np.uint8)
+    remap[order] = np.arange(order.size, dtype=np.uint8)
+    return palette[order], remap
+
+
+def _squared_error(a, b):
+    """Sum of squared differences of two uint8 images, float (0-255 units)."""
+    diff = (a.astype(np.int64) - b.astype(np.int64)).ravel()
+    return float(np.dot(diff, diff))
+
+
+def _rgb_record(record, color_space):
+    """A history record with its working-space centres as RGB(A) 0-255 float32."""
+    from ._lloyd import IterationRecord
+
+    centers = np.asarray(record.centers, dtype=np.float64)
+    rgb = np.empty(centers.shape, dtype=np.float32)
+    rgb[:, :3] = oklab_to_srgb(centers[:, :3], clip=True) * 255.0
+    rgb[:, 3:] = np.clip(centers[:, 3:] * 255.0, 0.0, 255.0)
+    return IterationRecord(rgb, record.inertia)
 
 
 def _initial_record(centers):
