@@ -377,3 +377,132 @@ def test_photo_psnr_is_close_to_sklearn(name):
                     for s in seeds])
     theirs = np.mean([_sklearn_psnr(image, k, s) for s in seeds])
     assert ours >= theirs - 0.3, (ours, theirs)
+
+
+# -- colour space and dithering ---------------------------------------------------
+
+
+def gradient(height=24, width=96):
+    """A smooth horizontal colour ramp: bands when quantized to few colours."""
+    x = np.linspace(0.0, 1.0, width)
+    row = np.stack([40 + 180 * x, 60 + 120 * x ** 2, 200 - 150 * x], axis=1)
+    return np.rint(np.broadcast_to(row, (height, width, 3))).astype(np.uint8)
+
+
+def box_blur(image, size=5):
+    """Mean over size x size windows (valid part only), float64."""
+    x = image.astype(np.float64)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(0, 1))
+    return windows.mean(axis=(-2, -1))
+
+
+@pytest.mark.parametrize("name", ["chelsea", "coffee", "china"])
+def test_oklab_lowers_the_perceptual_error(name):
+    from kmeans_core.color import delta_e_ok
+
+    image = PHOTOS[name][::3, ::3]
+    rgb = quietly(quantize, image, 16)
+    oklab = quietly(quantize, image, 16, color_space="oklab")
+    assert (rgb.color_space, oklab.color_space) == ("rgb", "oklab")
+    assert delta_e_ok(image, oklab.to_image()) < delta_e_ok(image, rgb.to_image())
+    # Each in its own metric: RGB k-means has the lower squared RGB error.
+    assert rgb.inertia < oklab.inertia
+
+
+def test_oklab_palette_assignment_and_inertia():
+    from kmeans_core.color import to_working_space
+
+    image = PHOTOS["astronaut"][::8, ::8]
+    result = quietly(quantize, image, 12, color_space="oklab")
+    assert result.palette.dtype == np.uint8 and len(result.palette) <= 12
+    # Every pixel takes the nearest palette colour in OKLab (not in RGB).
+    pixels = to_working_space(image.reshape(-1, 3), "oklab").astype(np.float64)
+    entries = to_working_space(result.palette, "oklab").astype(np.float64)
+    d2 = ((pixels[:, None, :] - entries[None]) ** 2).sum(axis=2)
+    chosen = d2[np.arange(len(pixels)), result.indices.ravel()]
+    np.testing.assert_allclose(chosen, d2.min(axis=1), rtol=1e-5, atol=1e-9)
+    # inertia stays the squared RGB error.
+    assert result.inertia == pytest.approx(mse(image, result.to_image()) * image.size,
+                                           rel=1e-12)
+    counts = np.bincount(result.indices.ravel(), minlength=len(result.palette))
+    assert (counts > 0).all() and (np.diff(counts) <= 0).all()
+
+
+def test_oklab_few_colours_are_kept_exactly():
+    image = random_image((6, 7, 3), n_levels=3, seed=4)
+    result = quietly(quantize, image, 64, color_space="oklab")
+    np.testing.assert_array_equal(result.to_image(), image)
+    assert result.inertia == 0.0 and result.n_iter == 0
+
+
+def test_oklab_history_is_in_rgb_units():
+    image = PHOTOS["coffee"][::8, ::8]
+    result = quantize(image, 6, color_space="oklab", record_history=True)
+    assert len(result.history) == result.n_iter + 1
+    last = result.history[-1].centers
+    assert last.dtype == np.float32 and last.shape == (6, 3)
+    assert last.min() >= 0 and last.max() <= 255
+    assert sorted(map(tuple, np.rint(last).astype(np.uint8))) == \
+        sorted(map(tuple, result.palette))
+    # The history's inertia is the OKLab objective: far below RGB units.
+    assert result.history[-1].inertia < result.inertia / 1000
+
+
+def test_oklab_rgba():
+    image = PHOTOS["chelsea"][::6, ::6]
+    alpha = np.where(image[..., 0] > 120, 255, 90).astype(np.uint8)
+    alpha[:3] = 0
+    rgba = np.dstack([image, alpha])
+    result = quietly(quantize, rgba, 8, color_space="oklab", dither=1.0)
+    assert result.palette.shape[1] == 4
+    cleared = rgba.copy()
+    cleared[cleared[..., 3] == 0] = 0
+    assert result.inertia == pytest.approx(mse(cleared, result.to_image()) * rgba.size)
+
+
+@pytest.mark.parametrize("color_space", ["rgb", "oklab"])
+def test_dither_keeps_the_palette_and_level_0_is_no_dither(color_space):
+    image = PHOTOS["chelsea"][::4, ::4]
+    plain = quietly(quantize, image, 8, color_space=color_space)
+    zero = quietly(quantize, image, 8, color_space=color_space, dither=0)
+    dithered = quietly(quantize, image, 8, color_space=color_space, dither=1.0)
+    half = quietly(quantize, image, 8, color_space=color_space, dither=0.5)
+    np.testing.assert_array_equal(zero.indices, plain.indices)
+    assert zero.inertia == plain.inertia and zero.dither is None
+    assert plain.dither is None and dithered.dither == 1.0 and half.dither == 0.5
+    for result in (dithered, half):
+        np.testing.assert_array_equal(result.palette, plain.palette)
+        assert result.indices.dtype == np.uint8
+        assert result.indices.shape == image.shape[:2]
+        assert not np.array_equal(result.indices, plain.indices)
+        assert result.inertia == pytest.approx(
+            mse(image, result.to_image()) * image.size, rel=1e-12)
+    # The undithered result is the nearest colour everywhere: dithering can
+    # only add squared error.
+    assert plain.inertia < half.inertia < dithered.inertia
+
+
+@pytest.mark.parametrize("color_space", ["rgb", "oklab"])
+def test_dither_lowers_banding_on_a_gradient(color_space):
+    image = gradient()
+    plain = quietly(quantize, image, 4, color_space=color_space)
+    dithered = quietly(quantize, image, 4, color_space=color_space, dither=1.0)
+    np.testing.assert_array_equal(dithered.palette, plain.palette)
+
+    def banding(result):
+        return float(np.mean((box_blur(result.to_image()) - box_blur(image)) ** 2))
+
+    assert banding(dithered) < 0.5 * banding(plain)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"color_space": "lab"}, "color_space='lab'"),
+    ({"color_space": None}, "color_space=None"),
+    ({"dither": 2}, r"dither=2 must be None or a number in \[0, 1\]"),
+    ({"dither": -0.1}, "dither=-0.1"),
+    ({"dither": True}, "dither=True"),
+    ({"dither": "1"}, "dither='1'"),
+])
+def test_bad_color_space_and_dither(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        quantize(np.zeros((2, 2, 3), np.uint8), 2, **kwargs)
