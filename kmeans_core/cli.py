@@ -1,9 +1,11 @@
 """The command line: ``compress.py [options] FILE|DIR ...``.
 
 Each input image is loaded (``kmeans_core.io.load_image``), quantized to
-``-k`` colours (``kmeans_core.quantize``), encoded as an indexed PNG or a GIF
+``-k`` colours (``kmeans_core.quantize``; with ``--psnr``/``--quality``, to the
+fewest colours reaching a PSNR target, ``kmeans_core.quality``), optionally
+in OKLab and dithered, encoded as an indexed PNG or a GIF
 (``kmeans_core.io.encode_image``) and written beside the input as
-``NAME-k16.png``, or to ``-o FILE`` / ``--out-dir DIR``. ``--help`` is the
+``NAME-k16.png`` (``NAME-psnr33.png``), or to ``-o FILE`` / ``--out-dir DIR``. ``--help`` is the
 single source of the option docs; ``docs/cli.md`` explains the design.
 
 Three stages, each kept apart so it can be tested on its own:
@@ -41,7 +43,7 @@ EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_OUTPUT = 4
 EXIT_SKIPPED = 98
-EXIT_QUALITY = 99  # reserved for a future --psnr target
+EXIT_QUALITY = 99  # --psnr / --quality target not reachable
 EXIT_INTERRUPTED = 130
 
 # A batch exits with its most severe code: 1 > 4 > 3 > 99 > 98 > 0.
@@ -61,20 +63,23 @@ IMAGE_EXTENSIONS = frozenset((
     ".pgm", ".png", ".pnm", ".ppm", ".tga", ".tif", ".tiff", ".webp",
 ))
 
-# Outputs of an earlier run (NAME-k16.png, NAME-k256.gif ...) are skipped
-# when a folder is expanded, so running twice does not compress outputs.
-_OWN_OUTPUT = re.compile(r"-k[0-9]+\.(png|gif)$", re.IGNORECASE)
+# Outputs of an earlier run (NAME-k16.png, NAME-k256.gif, NAME-psnr33.png,
+# NAME-psnr30-36.png ...) are skipped when a folder is expanded, so running
+# twice does not compress outputs.
+_OWN_OUTPUT = re.compile(
+    r"-(k[0-9]+|psnr[0-9.]+(-[0-9.]+)?)\.(png|gif)$", re.IGNORECASE)
 
 _OUTPUT_FORMATS = {".png": "png", ".gif": "gif"}
 
 _EPILOG = """\
 outputs:
   Without -o or --out-dir, NAME.jpg becomes NAME-k16.png beside it (the
-  suffix follows -k, or is --ext). An output name ending in .gif writes a GIF,
+  suffix follows -k; NAME-psnr33.png with --psnr 33, NAME-psnr30-36.png with
+  --quality 30-36; or it is --ext). An output name ending in .gif writes a GIF,
   else an indexed PNG at the smallest bit depth that holds the palette.
   Folders expand to the image files in them (--recursive: also sub-folders);
-  hidden files and earlier outputs (*-k<N>.png, *-k<N>.gif, names ending in
-  the --ext suffix) are skipped; a file named on the command line is always
+  hidden files and earlier outputs (*-k<N>.png, *-psnr<T>.png, .gif alike,
+  names ending in the --ext suffix) are skipped; a file named on the command line is always
   tried. Existing files are replaced only with --force; an input never.
   Outputs are written to a temporary file and renamed into place.
 
@@ -88,8 +93,18 @@ exit codes (a batch exits with the most severe: 1 > 4 > 3 > 99 > 98 > 0):
   4    output error: file exists (without --force), folder missing or not
        writable, output would overwrite an input
   98   skipped by --skip-if-larger (output not smaller than the input)
-  99   quality target not reachable (reserved)
+  99   quality target not reachable: even -k colours (256 without -k) miss
+       --psnr TARGET (or the MIN of --quality); nothing is written
   130  interrupted (Ctrl-C); no partial file is left
+
+quality target:
+  --psnr 33 picks the fewest colours, at most -k (default 256), whose result
+  has PSNR >= 33 dB, by a search over k that warm-starts each fit from the
+  previous one, and prints the chosen k. --quality 30-36 (like pngquant's
+  --quality MIN-MAX, in PSNR dB) aims at 36 dB with the fewest colours; if
+  -k colours miss 36 dB it keeps them as long as they reach 30 dB. The target
+  is measured without dithering: with --dither the printed PSNR (of the
+  dithered output) is usually lower.
 """
 
 
@@ -131,6 +146,75 @@ parse_colors = _int_type("colors", 1, 256)
 parse_workers = _int_type("workers", 1, 256)
 parse_max_pixels = _int_type("max-pixels", 1)
 parse_seed = _int_type("seed", 0, 2**32 - 1)
+
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
+def _decimal(text):
+    """A plain non-negative decimal number (no sign, exponent, nan or inf)."""
+    if not _DECIMAL.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number")
+    return float(text)
+
+
+def parse_dither(text):
+    """--dither LEVEL: a decimal number in 0..1."""
+    value = _decimal(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text} is not in 0..1")
+    return value
+
+
+parse_dither.__name__ = "dither level"
+
+
+def parse_psnr(text):
+    """--psnr TARGET: a decimal number of dB, > 0."""
+    value = _decimal(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not > 0")
+    return value
+
+
+parse_psnr.__name__ = "psnr"
+
+
+def parse_quality(text):
+    """--quality MIN-MAX: two PSNR values in dB, 0 < MIN <= MAX."""
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not MIN-MAX (two PSNR values in dB, e.g. 30-36)")
+    low, high = (parse_psnr(part) for part in parts)
+    if low > high:
+        raise argparse.ArgumentTypeError(f"{text}: MIN {low:g} exceeds MAX {high:g}")
+    return low, high
+
+
+parse_quality.__name__ = "quality"
+
+
+def _looks_numeric(text):
+    return re.fullmatch(r"[-+]?[0-9.]+([eE][-+]?[0-9]*)?|[-+]?(nan|inf)", text,
+                        re.IGNORECASE) is not None
+
+
+def _bare_dither(argv):
+    """``argv`` with a bare ``--dither`` before a non-number made ``--dither=1``.
+
+    ``--dither`` takes an optional LEVEL; argparse would read the next word as
+    the level even when it is a file name (``--dither cat.jpg``). A word that
+    does not look like a number is left to be an input; one that does is the
+    level (and strictly checked: ``--dither 2`` is a usage error).
+    """
+    argv = list(argv)
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--dither" and i + 1 < len(argv) and not (
+                argv[i + 1].startswith("-") or _looks_numeric(argv[i + 1])):
+            argv[i] = "--dither=1"
+    return argv
 
 
 def _output_format(name):
@@ -203,8 +287,35 @@ def build_parser(prog=None):
         "inputs", nargs="+", metavar="FILE|DIR", help="images or folders of images"
     )
     parser.add_argument(
-        "-k", "--colors", type=parse_colors, default=16, metavar="K",
-        help="number of colours, 1..256 (default: %(default)s)",
+        "-k", "--colors", type=parse_colors, default=None, metavar="K",
+        help="number of colours, 1..256 (default: 16); with --psnr or "
+        "--quality, the most colours allowed (default: 256)",
+    )
+    parser.add_argument(
+        "--color-space", choices=("rgb", "oklab"), default="rgb",
+        help="where k-means measures colour distances: rgb (the 0-255 values) "
+        "or oklab (perceptual; lower mean colour error ΔE_OK, usually lower "
+        "PSNR) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dither", type=parse_dither, nargs="?", const=1.0, default=None,
+        metavar="LEVEL",
+        help="Floyd-Steinberg dithering onto the found palette, LEVEL 0..1 "
+        "(bare --dither: 1; 0: none; default: off); trades banding in smooth "
+        "gradients for fine noise, usually lowering PSNR",
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--psnr", type=parse_psnr, metavar="TARGET",
+        help="use the fewest colours (at most -k, default 256) whose result "
+        "reaches PSNR >= TARGET dB and print the chosen k; exit code 99 and no "
+        "output when -k colours cannot",
+    )
+    target.add_argument(
+        "--quality", type=parse_quality, metavar="MIN-MAX",
+        help="like pngquant's --quality, in PSNR dB: the fewest colours "
+        "reaching MAX; if -k colours miss MAX, use them if they reach MIN, "
+        "else exit code 99 and no output",
     )
     parser.add_argument(
         "--method", choices=("kmeans", "minibatch"), default="kmeans",
@@ -291,7 +402,26 @@ def parse_args(argv, prog=None):
     Only what the command line alone decides is checked here; the number of
     files a folder expands to is checked by ``plan_jobs``.
     """
-    args = build_parser(prog).parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(prog).parse_args(_bare_dither(argv))
+    args.psnr_target = args.psnr_min = None
+    if args.psnr is not None:
+        args.psnr_target = args.psnr
+    elif args.quality is not None:
+        args.psnr_min, args.psnr_target = args.quality
+    if args.colors is None:
+        args.colors = 16 if args.psnr_target is None else 256
+    if args.dither == 0:
+        args.dither = None  # level 0 is no dithering
+    if args.psnr_target is not None:
+        option = "--psnr" if args.psnr is not None else "--quality"
+        if args.method != "kmeans":
+            raise UsageError(f"{option} works with --method kmeans only")
+        if args.animate is not None:
+            raise UsageError(
+                f"--animate cannot be used with {option} (the search makes many "
+                "fits; animate one -k)")
     if args.output is not None:
         if args.out_dir is not None:
             raise UsageError("-o/--output and --out-dir cannot be used together")
@@ -330,6 +460,10 @@ class Job:
     keep_metadata: bool
     plot: str | None = None
     animate: str | None = None
+    color_space: str = "rgb"
+    dither: float | None = None
+    psnr_target: float | None = None  # --psnr, or MAX of --quality
+    psnr_min: float | None = None  # MIN of --quality
 
 
 @dataclass
@@ -353,7 +487,13 @@ class FileReport:
     mse: float | None = None
     n_iter: int | None = None
     method: str | None = None
-    k: int | None = None
+    k: int | None = None  # -k, or the k chosen by --psnr / --quality
+    color_space: str | None = None
+    dither: float | None = None  # level, None when not dithered
+    psnr_target: float | None = None
+    psnr_min: float | None = None
+    max_k: int | None = None  # -k with --psnr / --quality
+    n_fits: int | None = None  # palette sizes fitted by the search
     cluster_seconds: float | None = None
     seconds: float | None = None
     plot: str | None = None
@@ -421,7 +561,8 @@ def expand_inputs(paths, *, recursive=False, ext=None):
     return files, failures
 
 
-def output_path(path, *, n_colors, output=None, out_dir=None, ext=None):
+def output_path(path, *, n_colors, output=None, out_dir=None, ext=None,
+                psnr_target=None, psnr_min=None):
     """Where the output of ``path`` goes.
 
     Examples
@@ -430,11 +571,21 @@ def output_path(path, *, n_colors, output=None, out_dir=None, ext=None):
     'photos/cat-k16.png'
     >>> output_path("photos/cat.jpg", n_colors=8, out_dir="small", ext=".gif")
     'small/cat.gif'
+    >>> output_path("cat.jpg", n_colors=256, psnr_target=33.0)
+    'cat-psnr33.png'
+    >>> output_path("cat.jpg", n_colors=256, psnr_target=36.0, psnr_min=30.5)
+    'cat-psnr30.5-36.png'
     """
     if output is not None:
         return output
     stem = os.path.splitext(os.path.basename(path))[0]
-    name = stem + (ext if ext is not None else f"-k{n_colors}.png")
+    if psnr_target is None:
+        suffix = f"-k{n_colors}.png"
+    elif psnr_min is None:
+        suffix = f"-psnr{psnr_target:g}.png"
+    else:
+        suffix = f"-psnr{psnr_min:g}-{psnr_target:g}.png"
+    name = stem + (ext if ext is not None else suffix)
     folder = out_dir if out_dir is not None else os.path.dirname(path)
     return os.path.join(folder, name)
 
@@ -496,7 +647,8 @@ def plan_jobs(args):
     for path in files:
         target = output_path(
             path, n_colors=args.colors, output=args.output,
-            out_dir=args.out_dir, ext=args.ext,
+            out_dir=args.out_dir, ext=args.ext, psnr_target=args.psnr_target,
+            psnr_min=args.psnr_min,
         )
         if not os.path.isfile(path):
             failures.append(_failed(path, target, EXIT_INPUT, "not a regular file"))
@@ -519,7 +671,8 @@ def plan_jobs(args):
             n_colors=args.colors, method=args.method, seed=args.seed,
             max_pixels=args.max_pixels, force=args.force,
             skip_if_larger=args.skip_if_larger, keep_metadata=args.keep_metadata,
-            plot=args.plot, animate=args.animate,
+            plot=args.plot, animate=args.animate, color_space=args.color_space,
+            dither=args.dither, psnr_target=args.psnr_target, psnr_min=args.psnr_min,
         ))
     return jobs, failures
 
@@ -618,7 +771,11 @@ def compress_file(job):
     """
     start = time.perf_counter()
     report = FileReport(input=job.input, output=job.output, method=job.method,
-                        k=job.n_colors)
+                        k=job.n_colors, color_space=job.color_space,
+                        dither=job.dither, psnr_target=job.psnr_target,
+                        psnr_min=job.psnr_min)
+    if job.psnr_target is not None:
+        report.k, report.max_k = None, job.n_colors
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -630,6 +787,8 @@ def compress_file(job):
         report.exit_code, report.error = EXIT_OUTPUT, str(exc)
     except _InputError as exc:
         report.exit_code, report.error = EXIT_INPUT, _cause(exc.__cause__, job.input)
+    except _QualityError as exc:
+        report.exit_code, report.error = EXIT_QUALITY, str(exc)
     except MemoryError:
         report.exit_code, report.error = EXIT_INTERNAL, "out of memory"
     except Exception as exc:  # noqa: BLE001 - reported as one line, exit 1
@@ -645,6 +804,10 @@ class _InputError(Exception):
     """Wraps the error of loading an input: exit code 3."""
 
 
+class _QualityError(Exception):
+    """The PSNR target cannot be reached: exit code 99."""
+
+
 def _compress(job, report):
     from kmeans_core.io import ImageReadError, encode_image, load_image
     from kmeans_core.quantize import mse, psnr, quantize
@@ -658,10 +821,25 @@ def _compress(job, report):
     original = loaded.pixels
     report.height, report.width = int(original.shape[0]), int(original.shape[1])
 
-    result = quantize(
-        original, job.n_colors, method=job.method, random_state=job.seed,
-        record_history=job.animate is not None,
-    )
+    if job.psnr_target is None:
+        result = quantize(
+            original, job.n_colors, method=job.method, random_state=job.seed,
+            record_history=job.animate is not None, color_space=job.color_space,
+            dither=job.dither,
+        )
+    else:
+        from kmeans_core.quality import QualityTooLowError, chosen_k, quantize_to_psnr
+
+        try:
+            result, tried = quantize_to_psnr(
+                original, job.psnr_target, max_colors=job.n_colors,
+                min_psnr=job.psnr_min, color_space=job.color_space,
+                dither=job.dither, random_state=job.seed,
+            )
+        except QualityTooLowError as exc:
+            raise _QualityError(str(exc)) from None
+        report.k = int(chosen_k(tried, job.psnr_target))
+        report.n_fits = len(tried)
     data = encode_image(
         result, job.fmt, metadata=loaded.metadata if job.keep_metadata else None
     )
@@ -775,10 +953,21 @@ def _bytes(n):
 def format_report(report):
     """One text line for a written or skipped file."""
     psnr = "inf" if report.psnr is None else f"{report.psnr:.2f}"
+    options = []
+    if report.n_fits is not None:
+        goal = (f">= {report.psnr_target:g}" if report.psnr_min is None
+                else f"{report.psnr_min:g}-{report.psnr_target:g}")
+        options.append(
+            f"k={report.k} chosen for PSNR {goal} dB in {report.n_fits} fits")
+    if report.color_space not in (None, "rgb"):
+        options.append(report.color_space)
+    if report.dither is not None:
+        options.append(f"dither {report.dither:g}")
+    options = f" ({', '.join(options)})" if options else ""
     figures = (
         f"{_bytes(report.input_bytes)} -> {_bytes(report.output_bytes)} bytes "
         f"({100 * report.ratio:.1f}%), {report.bpp:.3f} bpp, "
-        f"{_bytes(report.colors_in)} -> {report.colors_out} colours, "
+        f"{_bytes(report.colors_in)} -> {report.colors_out} colours{options}, "
         f"PSNR {psnr} dB, MSE {report.mse:.2f}, {report.n_iter} "
         f"iteration{'' if report.n_iter == 1 else 's'}, "
         f"{report.seconds:.2f} s"
