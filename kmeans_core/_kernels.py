@@ -103,22 +103,32 @@ _PRUNE_MARGIN = 1e-5
 
 
 @njit(parallel=True, cache=True)
-def assign_labels_pruned(X, sample_weight, centers, half_gap, labels, distances, lower):
-    """``assign_labels`` that skips rows which cannot change centre (Hamerly).
+def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist,
+                         labels, distances, lower):
+    """``assign_labels`` that skips the work that cannot change a label.
 
-    A row keeps its label without comparing it to the other centres when its
-    distance to its own centre is below both half the gap from that centre to
-    the nearest other one (``half_gap``) and its lower bound on the distance
-    to every other centre (``lower``). Otherwise it is compared with all
-    centres exactly as in ``assign_labels``, so the labels are the same; only
-    the work differs. The distance to its own centre is always recomputed, so
-    ``distances`` and the inertia are exact.
+    Two bounds from the triangle inequality, with ``u`` the distance of a row
+    to its own centre ``a``:
+
+    - Hamerly (2010): a row keeps its label without any search when ``u`` is
+      below both half the gap from ``a`` to its nearest other centre and the
+      row's lower bound on the distance to every other centre (``lower``).
+    - Elkan (2003): a centre ``j`` with ``|c_j - c_a| >= 2u`` cannot be nearer
+      than ``a``, so a search only visits the other centres in order of their
+      distance from ``a`` until they are that far.
+
+    Both tests keep a relative safety margin far above float32 rounding, and
+    ties go to the lowest index, so the labels are exactly those of a full
+    search; only the work differs. The distance to the own centre is always
+    recomputed, so ``distances`` and the inertia are exact.
 
     X              IN    (n_samples, n_features)
     sample_weight  IN    (n_samples,)
     centers        IN    (n_clusters, n_features)
-    half_gap       IN    (n_clusters,) float64, half the distance (not squared)
-                         from each centre to its nearest other centre
+    neighbors      IN    (n_clusters, n_clusters - 1) int32, the other centres
+                         of each centre, nearest first
+    neighbor_dist  IN    (n_clusters, n_clusters - 1) float64, their distances
+                         (not squared)
     labels         INOUT (n_samples,) int32; -1 where not yet known
     distances      OUT   (n_samples,) squared distance to the own centre
     lower          INOUT (n_samples,) float64, lower bound on the distance (not
@@ -129,6 +139,7 @@ def assign_labels_pruned(X, sample_weight, centers, half_gap, labels, distances,
     """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
+    n_others = n_clusters - 1
     centers_t = np.ascontiguousarray(centers.T)
     size = chunk_rows(n_samples)
     n_chunks = (n_samples + size - 1) // size
@@ -140,25 +151,51 @@ def assign_labels_pruned(X, sample_weight, centers, half_gap, labels, distances,
         inertia = 0.0
         for i in range(start, end):
             own = labels[i]
-            searched = True
-            if own >= 0:
-                # Accumulated in dist[own], so rounded exactly as in a search.
-                dist[own] = 0
-                for f in range(n_features):
-                    diff = X[i, f] - centers_t[f, own]
-                    dist[own] += diff * diff
-                d_own = dist[own]
-                bound = max(half_gap[own], lower[i]) * (1.0 - _PRUNE_MARGIN)
-                if np.sqrt(np.float64(d_own)) < bound:
-                    distances[i] = d_own
-                    inertia += sample_weight[i] * d_own
-                    searched = False
-            if searched:
+            if own < 0:
                 best, best_dist, second_dist = _nearest_two(X, i, centers_t, dist)
                 labels[i] = best
                 distances[i] = best_dist
                 lower[i] = np.sqrt(np.float64(second_dist))
                 inertia += sample_weight[i] * best_dist
+                continue
+            # Accumulated in dist[own], so rounded exactly as in a search.
+            dist[own] = 0
+            for f in range(n_features):
+                diff = X[i, f] - centers_t[f, own]
+                dist[own] += diff * diff
+            d_own = dist[own]
+            u = np.sqrt(np.float64(d_own))
+            gap = neighbor_dist[own, 0] * 0.5 if n_others > 0 else np.inf
+            if u < max(gap, lower[i]) * (1.0 - _PRUNE_MARGIN):
+                distances[i] = d_own
+                inertia += sample_weight[i] * d_own
+                continue
+            best = own
+            best_dist = d_own
+            second_dist = np.inf
+            # Centres at least this far from the own one cannot win.
+            reach = 2.0 * u * (1.0 + _PRUNE_MARGIN)
+            unvisited = np.inf
+            for m in range(n_others):
+                if neighbor_dist[own, m] > reach:
+                    unvisited = neighbor_dist[own, m] - u
+                    break
+                j = neighbors[own, m]
+                dist[j] = 0
+                for f in range(n_features):
+                    diff = X[i, f] - centers_t[f, j]
+                    dist[j] += diff * diff
+                d = dist[j]
+                if d < best_dist or (d == best_dist and j < best):
+                    second_dist = best_dist
+                    best_dist = d
+                    best = j
+                elif d < second_dist:
+                    second_dist = d
+            labels[i] = best
+            distances[i] = best_dist
+            lower[i] = min(np.sqrt(np.float64(second_dist)), unvisited)
+            inertia += sample_weight[i] * best_dist
         chunk_inertia[chunk] = inertia
     total = 0.0
     for chunk in range(n_chunks):

@@ -127,7 +127,8 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     converged = strict = False
     for i in range(max_iter):
         inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, _half_gaps(centers), labels, distances, lower
+            X, sample_weight, centers, *center_neighbors(centers), labels, distances,
+            lower,
         )
         if history is not None:
             history.append(IterationRecord(centers.copy(), inertia))
@@ -150,16 +151,24 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
 
     if not strict:
         inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, _half_gaps(centers), labels, distances, lower
+            X, sample_weight, centers, *center_neighbors(centers), labels, distances,
+            lower,
         )
     if history is not None:
         history.append(IterationRecord(centers.copy(), inertia))
     return centers, labels, inertia, i + 1, converged
 
 
-def _half_gaps(centers):
-    """Half the distance from each centre to its nearest other centre (float64)."""
+def center_neighbors(centers):
+    """For each centre, the other centres nearest first, and their distances.
+
+    Returns ``neighbors`` (n_clusters, n_clusters - 1) int32 and
+    ``neighbor_dist`` (n_clusters, n_clusters - 1) float64 (not squared), the
+    tables ``_kernels.assign_labels_pruned`` uses to skip distant centres.
+    """
     c = centers.astype(np.float64)
     gaps = np.sqrt(((c[:, np.newaxis, :] - c[np.newaxis, :, :]) ** 2).sum(axis=2))
-    np.fill_diagonal(gaps, np.inf)
-    return 0.5 * gaps.min(axis=1)
+    np.fill_diagonal(gaps, np.inf)  # a centre is not its own neighbour
+    order = np.argsort(gaps, axis=1, kind="stable")[:, :-1]
+    neighbor_dist = np.take_along_axis(gaps, order, axis=1)
+    return order.astype(np.int32), np.ascontiguousarray(neighbor_dist)

@@ -137,7 +137,7 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search():
     new = np.empty_like(centers)
     for _ in range(6):
         inertia = _kernels.assign_labels_pruned(
-            X, w, centers, _lloyd._half_gaps(centers), labels, dist, lower)
+            X, w, centers, *_lloyd.center_neighbors(centers), labels, dist, lower)
         plain = _kernels.assign_labels(X, w, centers, plain_labels, plain_dist)
         assert_array_equal(labels, plain_labels)
         assert_array_equal(dist, plain_dist)
