@@ -5,7 +5,8 @@ the same initial centres (``kmeans_core._lloyd.kmeans_plusplus``, seed 0) and
 the same ``tol`` for every implementation, on the same number of threads. The
 inertia of every result is recomputed the same way (float64, all pixels), and
 the scikit-learn runs record how far their centres are from ours and how many
-iterations each took.
+iterations each took. For scale, the lloyd rows also record how far
+scikit-learn's own float32 and float64 runs end up apart.
 
     python -m pytest benchmarks/test_bench_kmeans.py
 """
@@ -39,6 +40,20 @@ def initial_centers(photo, k):
 def our_fit(photo, k):
     """Our fit, untimed: what the scikit-learn runs are compared with."""
     return make_fit("ours", load_pixels(photo), initial_centers(photo, k))()
+
+
+@cache
+def sklearn_precision_gap(photo, k):
+    """Largest centre difference between scikit-learn's lloyd on float32 and on
+    float64 pixels, from the same init: how far rounding alone moves the result
+    (at k >= 64 Lloyd on a photo is chaotic), untimed."""
+    X, init = load_pixels(photo), initial_centers(photo, k)
+    runs = [
+        SKKMeans(k, init=init.astype(dtype), n_init=1, tol=TOL,
+                 algorithm="lloyd").fit(X.astype(dtype))
+        for dtype in (np.float32, np.float64)
+    ]
+    return float(np.abs(runs[0].cluster_centers_ - runs[1].cluster_centers_).max())
 
 
 def inertia(X, centers):
@@ -75,5 +90,7 @@ def test_kmeans_fit(benchmark, photo, k, impl, pixels):
         extra["max_center_diff"] = float(np.abs(
             ours.cluster_centers_.astype(np.float64) - model.cluster_centers_
         ).max())
+    if impl == "sklearn-lloyd":
+        extra["sklearn_f32_vs_f64_center_diff"] = sklearn_precision_gap(photo, k)
     record(benchmark, quality_name="inertia",
            quality=inertia(pixels, model.cluster_centers_), **extra)
