@@ -10,6 +10,7 @@ functions are tested in-process.
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -495,3 +496,211 @@ def test_plot_and_animation(tmp_path):
     with Image.open(tmp_path / "run.gif") as im:
         assert im.format == "GIF"
         assert im.n_frames == record["animation_frames"] >= 2
+
+
+# -- colour space, dithering and the quality target ----------------------------
+
+
+def png_pixels(path):
+    """The RGB pixels of a PNG file (indexed or not), uint8."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def png_palette(path):
+    """The palette entries used by an indexed PNG, as a set of RGB tuples."""
+    im = open_png(path)
+    used = np.unique(np.asarray(im))
+    palette = np.array(im.getpalette()[: 3 * (int(used.max()) + 1)]).reshape(-1, 3)
+    return {tuple(int(v) for v in palette[i]) for i in used}
+
+
+def measured_psnr(a, b):
+    err = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if err == 0 else 10 * np.log10(255**2 / err)
+
+
+@pytest.mark.parametrize("text,value", [("0", 0.0), ("1", 1.0), ("0.25", 0.25),
+                                        (".5", 0.5), ("1.0", 1.0)])
+def test_dither_level_accepts_0_to_1(text, value):
+    assert cli.parse_dither(text) == value
+
+
+@pytest.mark.parametrize("text", ["2", "1.01", "-0.5", "1e0", "nan", "inf", "half", ""])
+def test_dither_level_rejects_junk(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.parse_dither(text)
+
+
+def test_psnr_and_quality_types():
+    assert cli.parse_psnr("33") == 33.0 and cli.parse_psnr("30.5") == 30.5
+    assert cli.parse_quality("30-36") == (30.0, 36.0)
+    assert cli.parse_quality("33-33") == (33.0, 33.0)
+    for text in ("0", "-3", "inf", "nan", "3e1", "x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli.parse_psnr(text)
+    for text in ("36", "36-30", "30-", "-36", "30-33-36", "0-30", "a-b"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli.parse_quality(text)
+
+
+@pytest.mark.parametrize("argv,dither,inputs", [
+    (["a.jpg"], None, ["a.jpg"]),
+    (["a.jpg", "--dither"], 1.0, ["a.jpg"]),
+    (["--dither", "a.jpg"], 1.0, ["a.jpg"]),  # a file name is not a level
+    (["--dither", "0.5", "a.jpg"], 0.5, ["a.jpg"]),
+    (["a.jpg", "--dither=0.25"], 0.25, ["a.jpg"]),
+    (["a.jpg", "--dither", "0"], None, ["a.jpg"]),  # level 0: no dithering
+    (["a.jpg", "--dither", "-k", "8"], 1.0, ["a.jpg"]),
+])
+def test_parse_dither_forms(argv, dither, inputs):
+    args = cli.parse_args(argv, prog="compress.py")
+    assert args.dither == dither and args.inputs == inputs
+
+
+def test_parse_psnr_defaults_and_max_k():
+    args = cli.parse_args(["a.jpg", "--psnr", "33"], prog="compress.py")
+    assert (args.psnr_target, args.psnr_min, args.colors) == (33.0, None, 256)
+    args = cli.parse_args(["a.jpg", "--psnr", "33", "-k", "64"], prog="compress.py")
+    assert args.colors == 64
+    args = cli.parse_args(["a.jpg", "--quality", "30-36"], prog="compress.py")
+    assert (args.psnr_target, args.psnr_min, args.colors) == (36.0, 30.0, 256)
+    args = cli.parse_args(["a.jpg", "--color-space", "oklab"], prog="compress.py")
+    assert (args.color_space, args.colors, args.psnr_target) == ("oklab", 16, None)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["a.jpg", "--dither", "2"], "--dither: 2 is not in 0..1"),
+    (["a.jpg", "--dither", "1e0"], "'1e0' is not a decimal number"),
+    (["a.jpg", "--psnr", "0"], "--psnr: 0 is not > 0"),
+    (["a.jpg", "--psnr", "-3"], "--psnr: '-3' is not a decimal number"),
+    (["a.jpg", "--quality", "36-30"], "MIN 36 exceeds MAX 30"),
+    (["a.jpg", "--quality", "36"], "is not MIN-MAX"),
+    (["a.jpg", "--psnr", "30", "--quality", "30-36"], "not allowed with"),
+    (["a.jpg", "--psnr", "30", "--method", "minibatch"], "--method kmeans only"),
+    (["a.jpg", "--quality", "30-36", "--animate", "a.gif"],
+     "--animate cannot be used with --quality"),
+    (["a.jpg", "--color-space", "lab"], "invalid choice: 'lab'"),
+])
+def test_parse_args_rejects_new_options(argv, needle):
+    with pytest.raises(cli.UsageError) as info:
+        cli.parse_args(argv, prog="compress.py")
+    assert needle in str(info.value)
+
+
+def test_psnr_output_names():
+    assert cli.output_path("d/cat.jpg", n_colors=256, psnr_target=33.0) == \
+        os.path.join("d", "cat-psnr33.png")
+    assert cli.output_path("cat.jpg", n_colors=8, psnr_target=36.0, psnr_min=30.0) == \
+        "cat-psnr30-36.png"
+    assert cli._is_own_output("cat-psnr33.png", None)
+    assert cli._is_own_output("cat-psnr30.5-36.gif", None)
+    assert not cli._is_own_output("psnr.png", None)
+
+
+def test_color_space_and_dither_end_to_end(tmp_path):
+    from kmeans_core.color import delta_e_ok
+
+    image = photo(seed=3)
+    save(image, tmp_path / "a.png")
+    outputs = {}
+    for name, extra in (("rgb", []), ("oklab", ["--color-space", "oklab"]),
+                        ("fs", ["--dither"]), ("half", ["--dither", "0.5"]),
+                        ("zero", ["--dither", "0"])):
+        proc = run(["a.png", "-k", "8", "-o", f"{name}.png", "--json", *extra],
+                   tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        outputs[name] = json.loads(proc.stdout)
+    assert outputs["rgb"]["color_space"] == "rgb" and outputs["rgb"]["dither"] is None
+    assert outputs["oklab"]["color_space"] == "oklab"
+    assert (outputs["fs"]["dither"], outputs["half"]["dither"]) == (1.0, 0.5)
+    assert outputs["zero"]["dither"] is None
+    pixels = {name: png_pixels(tmp_path / f"{name}.png") for name in outputs}
+    # OKLab clustering: lower perceptual error, not the same palette.
+    assert delta_e_ok(image, pixels["oklab"]) < delta_e_ok(image, pixels["rgb"])
+    assert png_palette(tmp_path / "oklab.png") != png_palette(tmp_path / "rgb.png")
+    # Dithering: the same palette, other pixels; level 0 is no dithering.
+    np.testing.assert_array_equal(pixels["zero"], pixels["rgb"])
+    for name in ("fs", "half"):
+        assert png_palette(tmp_path / f"{name}.png") <= png_palette(tmp_path / "rgb.png")
+        assert not np.array_equal(pixels[name], pixels["rgb"])
+        assert outputs[name]["psnr"] == pytest.approx(
+            measured_psnr(image, pixels[name]), abs=1e-3)
+    # Text output names the options.
+    proc = run(["a.png", "-k", "8", "-o", "t.png", "--color-space", "oklab",
+                "--dither", "0.5"], tmp_path)
+    assert proc.returncode == 0 and "(oklab, dither 0.5)" in proc.stdout
+
+
+def test_psnr_target_chooses_k_and_reaches_it(tmp_path):
+    image = photo(seed=4)
+    save(image, tmp_path / "a.png")
+    proc = run(["a.png", "--psnr", "30"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    match = re.search(r"k=([0-9]+) chosen for PSNR >= 30 dB in ([0-9]+) fits",
+                      proc.stdout)
+    assert match, proc.stdout
+    k = int(match.group(1))
+    out = tmp_path / "a-psnr30.png"
+    assert 1 < n_used_colors(open_png(out)) <= k < 256
+    assert measured_psnr(image, png_pixels(out)) >= 30
+    # k - 1 colours miss the target (the search fitted k - 1, same seed).
+    proc = run(["a.png", "--psnr", "30", "-o", "b.png", "--json"], tmp_path)
+    record = json.loads(proc.stdout)
+    assert record["k"] == k and record["max_k"] == 256 and record["psnr_target"] == 30
+    assert record["psnr"] >= 30 and record["n_fits"] == int(match.group(2))
+    from kmeans_core.quality import quantize_to_psnr
+
+    _, tried = quantize_to_psnr(image, 30.0)
+    assert dict(tried)[k - 1] < 30 <= dict(tried)[k]
+
+
+def test_psnr_target_not_reachable_exit_99(tmp_path):
+    save(photo(seed=5), tmp_path / "a.png")
+    before = snapshot(tmp_path)
+    proc = run(["a.png", "--psnr", "60", "-k", "4"], tmp_path)
+    assert_clean_failure(proc, 99, "a.png", "PSNR 60 dB not reachable",
+                         "4 colours give")
+    assert snapshot(tmp_path) == before  # no output, no temporary file
+    proc = run(["a.png", "--quality", "50-60", "-k", "4", "--json"], tmp_path)
+    assert proc.returncode == 99
+    record = json.loads(proc.stdout)
+    assert record["status"] == "failed" and record["exit_code"] == 99
+    assert "PSNR 50 dB not reachable" in record["error"]
+    assert snapshot(tmp_path) == before
+
+
+def test_quality_min_accepts_max_colours(tmp_path):
+    image = photo(seed=5)
+    save(image, tmp_path / "a.png")
+    proc = run(["a.png", "--quality", "15-60", "-k", "4", "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["k"] == 4 and record["output"] == "a-psnr15-60.png"
+    assert 15 <= measured_psnr(image, png_pixels(tmp_path / "a-psnr15-60.png")) < 60
+
+
+def test_batch_with_an_unreachable_target_exits_99(tmp_path):
+    flat = np.zeros((16, 16, 3), np.uint8)
+    flat[:8] = (200, 30, 30)
+    save(flat, tmp_path / "flat.png")
+    save(photo(seed=6), tmp_path / "photo.png")
+    proc = run(["flat.png", "photo.png", "--psnr", "40", "-k", "2"], tmp_path)
+    assert proc.returncode == 99
+    assert (tmp_path / "flat-psnr40.png").exists()
+    assert not (tmp_path / "photo-psnr40.png").exists()
+    assert "photo.png: PSNR 40 dB not reachable" in proc.stderr
+    np.testing.assert_array_equal(png_pixels(tmp_path / "flat-psnr40.png"), flat)
+
+
+def test_plot_and_animation_with_oklab(tmp_path):
+    save(photo(), tmp_path / "a.png")
+    proc = run(["a.png", "-k", "4", "--color-space", "oklab", "--dither",
+                "--plot", "report.png", "--animate", "run.gif", "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["color_space"] == "oklab" and record["animation_frames"] >= 2
+    with Image.open(tmp_path / "report.png") as im:
+        assert im.format == "PNG"
+    with Image.open(tmp_path / "run.gif") as im:
+        assert im.n_frames == record["animation_frames"]

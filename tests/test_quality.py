@@ -130,3 +130,27 @@ def test_warm_start_keeps_centres():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         quantize_to_psnr(_photo_like(4, 4), **kwargs)
+
+
+def test_chosen_k_and_dither():
+    from kmeans_core.quality import chosen_k
+
+    image = _photo_like()
+    plain, tried = quantize_to_psnr(image, 30.0)
+    k = chosen_k(tried, 30.0)
+    assert k == _chosen_k(tried, 30.0) and len(plain.palette) <= k
+    assert plain.dither is None and plain.color_space == "rgb"
+    dithered, tried_dithered = quantize_to_psnr(image, 30.0, dither=1.0)
+    # Same search (it measures without dithering), same palette, other pixels.
+    assert tried_dithered == tried
+    np.testing.assert_array_equal(dithered.palette, plain.palette)
+    assert not np.array_equal(dithered.indices, plain.indices)
+    assert dithered.dither == 1.0
+    assert math.isclose(dithered.inertia,
+                        image.size * 255.0**2 / 10 ** (psnr(image, dithered.to_image()) / 10),
+                        rel_tol=1e-9)
+    # When only min_psnr is met, the chosen k is the last (largest) one.
+    _, tried = quantize_to_psnr(image, 40.0, max_colors=4, min_psnr=10.0)
+    assert chosen_k(tried, 40.0) == 4
+    with pytest.raises(ValueError, match="dither=2"):
+        quantize_to_psnr(image, 30.0, dither=2)
