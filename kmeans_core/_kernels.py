@@ -330,20 +330,29 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates):
     """
     n_samples, n_features = X.shape
     n_candidates = candidates.shape[0]
+    # (n_features, n_candidates) in float64: the inner loop runs over
+    # contiguous candidates.
+    candidates_t = np.ascontiguousarray(candidates.T).astype(np.float64)
     size = chunk_rows(n_samples)
     n_chunks = (n_samples + size - 1) // size
     partial = np.zeros((n_chunks, n_candidates), dtype=np.float64)
     for chunk in prange(n_chunks):
         start = chunk * size
         end = min(start + size, n_samples)
+        d = np.empty(n_candidates, dtype=np.float64)
+        acc = np.zeros(n_candidates, dtype=np.float64)
         for i in range(start, end):
+            d[:] = 0.0
+            for f in range(n_features):
+                x = np.float64(X[i, f])
+                for c in range(n_candidates):
+                    diff = x - candidates_t[f, c]
+                    d[c] += diff * diff
             w = np.float64(sample_weight[i])
+            closest = closest_dist_sq[i]
             for c in range(n_candidates):
-                d = 0.0
-                for f in range(n_features):
-                    diff = np.float64(X[i, f]) - np.float64(candidates[c, f])
-                    d += diff * diff
-                partial[chunk, c] += w * min(d, closest_dist_sq[i])
+                acc[c] += w * min(d[c], closest)
+        partial[chunk] = acc
     potentials = np.zeros(n_candidates, dtype=np.float64)
     for chunk in range(n_chunks):
         for c in range(n_candidates):
