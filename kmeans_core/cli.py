@@ -274,8 +274,9 @@ def build_parser(prog=None):
     parser = _Parser(
         prog=prog,
         description=(
-            "Compress images by colour quantization: k-means finds K colours,\n"
-            "each pixel takes the nearest one, and the result is written as an\n"
+            "Compress images by colour quantization: k-means finds K colours\n"
+            "(or the fewest reaching --psnr), each pixel takes the nearest one\n"
+            "(or is dithered onto them), and the result is written as an\n"
             "indexed PNG (or GIF). For each file it prints the sizes, bits per\n"
             "pixel, colours before/after, PSNR and MSE against the original,\n"
             "iterations and seconds."
