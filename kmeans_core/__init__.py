@@ -3,13 +3,24 @@ numba-accelerated k-means."""
 
 from ._lloyd import IterationRecord
 from .color import oklab_to_srgb, srgb_to_oklab
+from .io import load_image
 from .kmeans import ConvergenceWarning, KMeans, NotFittedError
 from .minibatch import MiniBatchKMeans
+from .quality import QualityTooLowError, quantize_to_psnr
 from .quantize import QuantizeResult, quantize
-from .io import load_image
 
-__all__ = ["ConvergenceWarning", "IterationRecord", "KMeans", "NotFittedError",
-           "oklab_to_srgb", "srgb_to_oklab"]
-__all__ += ["QuantizeResult", "load_image", "quantize"]
-__all__ += ["MiniBatchKMeans"]
+__all__ = [
+    "ConvergenceWarning",
+    "IterationRecord",
+    "KMeans",
+    "MiniBatchKMeans",
+    "NotFittedError",
+    "QualityTooLowError",
+    "QuantizeResult",
+    "load_image",
+    "oklab_to_srgb",
+    "quantize",
+    "quantize_to_psnr",
+    "srgb_to_oklab",
+]
 __version__ = "0.1.0"

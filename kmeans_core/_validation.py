@@ -76,7 +76,8 @@ def check_random_state(random_state):
 def check_int(value, name, *, low, high=None):
     """``value`` as an int in [low, high], or a ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValueError(f"{name}={value!r} must be an integer")
+        # ValueError, not TypeError: every bad parameter value raises ValueError.
+        raise ValueError(f"{name}={value!r} must be an integer")  # noqa: TRY004
     if value < low or (high is not None and value > high):
         bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"{name}={value} must be {bounds}")

@@ -1,6 +1,7 @@
 """Tests of the core k-means: hand-solved problems, the fast path against the
 NumPy reference, and scikit-learn on real photo pixels."""
 
+import itertools
 import subprocess
 import sys
 import warnings
@@ -10,8 +11,14 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from kmeans_core import ConvergenceWarning, KMeans, NotFittedError
-from kmeans_core import _kernels, _lloyd, _reference
+from kmeans_core import (
+    ConvergenceWarning,
+    KMeans,
+    NotFittedError,
+    _kernels,
+    _lloyd,
+    _reference,
+)
 
 
 def blobs(n_samples=600, n_features=3, n_centers=5, seed=0, dtype=np.float64):
@@ -342,7 +349,7 @@ def test_history_records_every_iteration():
     assert_array_equal(km.history_[-1].centers, km.cluster_centers_)
     inertias = [r.inertia for r in km.history_]
     assert inertias[-1] == pytest.approx(km.inertia_)
-    assert all(b <= a * (1 + 1e-12) for a, b in zip(inertias, inertias[1:]))
+    assert all(b <= a * (1 + 1e-12) for a, b in itertools.pairwise(inertias))
     assert not hasattr(KMeans(n_clusters=5).fit(X), "history_")
 
 
