@@ -311,8 +311,7 @@ def update_closest(X, center, closest_dist_sq):
         for f in range(n_features):
             diff = np.float64(X[i, f]) - np.float64(center[f])
             d += diff * diff
-        if d < closest_dist_sq[i]:
-            closest_dist_sq[i] = d
+        closest_dist_sq[i] = min(closest_dist_sq[i], d)
 
 
 @njit(parallel=True, cache=True)
