@@ -319,7 +319,9 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates):
     """k-means++ potential of each candidate centre.
 
     The potential of candidate c is sum_i w_i * min(closest_i, |x_i - c|^2):
-    the inertia if c were added to the centres chosen so far.
+    the inertia if c were added to the centres chosen so far. Distances are
+    computed in the dtype of X (float32: eight candidates in one SIMD
+    register), the sums in float64.
 
     X                IN (n_samples, n_features)
     sample_weight    IN (n_samples,)
@@ -329,28 +331,28 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates):
     """
     n_samples, n_features = X.shape
     n_candidates = candidates.shape[0]
-    # (n_features, n_candidates) in float64: the inner loop runs over
-    # contiguous candidates.
-    candidates_t = np.ascontiguousarray(candidates.T).astype(np.float64)
+    # (n_features, n_candidates): the inner loop runs over contiguous
+    # candidates.
+    candidates_t = np.ascontiguousarray(candidates.T)
     size = chunk_rows(n_samples)
     n_chunks = (n_samples + size - 1) // size
     partial = np.zeros((n_chunks, n_candidates), dtype=np.float64)
     for chunk in prange(n_chunks):
         start = chunk * size
         end = min(start + size, n_samples)
-        d = np.empty(n_candidates, dtype=np.float64)
+        d = np.empty(n_candidates, dtype=X.dtype)
         acc = np.zeros(n_candidates, dtype=np.float64)
         for i in range(start, end):
-            d[:] = 0.0
+            d[:] = 0
             for f in range(n_features):
-                x = np.float64(X[i, f])
+                x = X[i, f]
                 for c in range(n_candidates):
                     diff = x - candidates_t[f, c]
                     d[c] += diff * diff
             w = np.float64(sample_weight[i])
             closest = closest_dist_sq[i]
             for c in range(n_candidates):
-                acc[c] += w * min(d[c], closest)
+                acc[c] += w * min(np.float64(d[c]), closest)
         partial[chunk] = acc
     potentials = np.zeros(n_candidates, dtype=np.float64)
     for chunk in range(n_chunks):
@@ -376,3 +378,28 @@ def squared_distances(X, centers, out):
                 diff = X[i, f] - centers[j, f]
                 d += diff * diff
             out[i, j] = d
+
+
+@njit(parallel=True, cache=True)
+def center_neighbors(centers, neighbors, neighbor_dist):
+    """For each centre, the other centres nearest first, and their distances.
+
+    centers        IN  (n_clusters, n_features)
+    neighbors      OUT (n_clusters, n_clusters - 1) int32
+    neighbor_dist  OUT (n_clusters, n_clusters - 1) float64, distances (not
+                       squared), increasing along each row
+    """
+    n_clusters, n_features = centers.shape
+    for a in prange(n_clusters):
+        gaps = np.empty(n_clusters, dtype=np.float64)
+        for j in range(n_clusters):
+            d = 0.0
+            for f in range(n_features):
+                diff = np.float64(centers[a, f]) - np.float64(centers[j, f])
+                d += diff * diff
+            gaps[j] = np.sqrt(d)
+        gaps[a] = np.inf  # a centre is not its own neighbour
+        order = np.argsort(gaps)
+        for m in range(n_clusters - 1):
+            neighbors[a, m] = order[m]
+            neighbor_dist[a, m] = gaps[order[m]]

@@ -91,6 +91,54 @@ def random_init(X, n_clusters, sample_weight, rng):
     return X[ids].copy()
 
 
+class BatchSampler:
+    """Draws row indices with probability proportional to ``sample_weight``.
+
+    With equal weights a row is ``floor(u * n_samples)`` for a uniform ``u``;
+    otherwise the row whose slice of the cumulative weight holds
+    ``u * total_weight``. Both take one uniform per row from the generator, and
+    for integer weights the second picks, row for row, the same values as the
+    first would on the data with every row repeated ``weight`` times (in
+    order): unique colours with their counts draw the same batches as all the
+    pixels.
+    """
+
+    def __init__(self, sample_weight):
+        self.n_samples = len(sample_weight)
+        w = sample_weight.astype(np.float64)
+        self.total_weight = float(w.sum())
+        self.uniform = bool(np.all(w == w[0]))
+        if self.uniform:
+            self._cumulative = None
+        else:
+            self._cumulative = np.cumsum(w)
+            self._total = float(self._cumulative[-1])
+            self._last = int(np.flatnonzero(w)[-1])
+
+    def draw(self, rng, size):
+        """``size`` row indices (with replacement), ndarray of int64."""
+        u = rng.random(size)
+        if self._cumulative is None:
+            ids = (u * self.n_samples).astype(np.int64)
+            return np.minimum(ids, self.n_samples - 1, out=ids)
+        ids = np.searchsorted(self._cumulative, u * self._total, side="right")
+        # u * total can round up to total: stay on a row of positive weight.
+        return np.minimum(ids, self._last, out=ids)
+
+
+def sample_rows(X, sample_weight, size, rng, sampler=None):
+    """A sample of ``size`` rows drawn in proportion to weight, with unit weights.
+
+    When ``size >= n_samples`` and the weights are all equal, the data itself
+    is returned, with its weights.
+    """
+    sampler = sampler or BatchSampler(sample_weight)
+    if size >= X.shape[0] and sampler.uniform:
+        return X, sample_weight
+    ids = sampler.draw(rng, size)
+    return X[ids], np.ones(size, dtype=X.dtype)
+
+
 def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     """Lloyd's iterations from ``centers_init``.
 
@@ -166,9 +214,8 @@ def center_neighbors(centers):
     ``neighbor_dist`` (n_clusters, n_clusters - 1) float64 (not squared), the
     tables ``_kernels.assign_labels_pruned`` uses to skip distant centres.
     """
-    c = centers.astype(np.float64)
-    gaps = np.sqrt(((c[:, np.newaxis, :] - c[np.newaxis, :, :]) ** 2).sum(axis=2))
-    np.fill_diagonal(gaps, np.inf)  # a centre is not its own neighbour
-    order = np.argsort(gaps, axis=1, kind="stable")[:, :-1]
-    neighbor_dist = np.take_along_axis(gaps, order, axis=1)
-    return order.astype(np.int32), np.ascontiguousarray(neighbor_dist)
+    n_clusters = centers.shape[0]
+    neighbors = np.empty((n_clusters, n_clusters - 1), dtype=np.int32)
+    neighbor_dist = np.empty((n_clusters, n_clusters - 1), dtype=np.float64)
+    _kernels.center_neighbors(centers, neighbors, neighbor_dist)
+    return neighbors, neighbor_dist

@@ -30,7 +30,13 @@ import numpy as np
 
 from . import _kernels
 from ._kernels_minibatch import minibatch_update
-from ._lloyd import IterationRecord, kmeans_plusplus, random_init
+from ._lloyd import (
+    BatchSampler,
+    IterationRecord,
+    kmeans_plusplus,
+    random_init,
+    sample_rows,
+)
 
 # The default batch size: large enough that the per-step overhead of Python is
 # small next to the work of a step, small enough that a step is cheap.
@@ -70,54 +76,6 @@ def ewa_alpha(n_samples, batch_size):
     ``min(n_samples / batch_size, MAX_EWA_WINDOW)`` steps."""
     window = min(n_samples / batch_size, MAX_EWA_WINDOW)
     return min(1.0, 2.0 / (window + 1.0))
-
-
-class BatchSampler:
-    """Draws row indices with probability proportional to ``sample_weight``.
-
-    With equal weights a row is ``floor(u * n_samples)`` for a uniform ``u``;
-    otherwise the row whose slice of the cumulative weight holds
-    ``u * total_weight``. Both take one uniform per row from the generator, and
-    for integer weights the second picks, row for row, the same values as the
-    first would on the data with every row repeated ``weight`` times (in
-    order): unique colours with their counts draw the same batches as all the
-    pixels.
-    """
-
-    def __init__(self, sample_weight):
-        self.n_samples = len(sample_weight)
-        w = sample_weight.astype(np.float64)
-        self.total_weight = float(w.sum())
-        self.uniform = bool(np.all(w == w[0]))
-        if self.uniform:
-            self._cumulative = None
-        else:
-            self._cumulative = np.cumsum(w)
-            self._total = float(self._cumulative[-1])
-            self._last = int(np.flatnonzero(w)[-1])
-
-    def draw(self, rng, size):
-        """``size`` row indices (with replacement), ndarray of int64."""
-        u = rng.random(size)
-        if self._cumulative is None:
-            ids = (u * self.n_samples).astype(np.int64)
-            return np.minimum(ids, self.n_samples - 1, out=ids)
-        ids = np.searchsorted(self._cumulative, u * self._total, side="right")
-        # u * total can round up to total: stay on a row of positive weight.
-        return np.minimum(ids, self._last, out=ids)
-
-
-def sample_rows(X, sample_weight, size, rng, sampler=None):
-    """A sample of ``size`` rows drawn in proportion to weight, with unit weights.
-
-    When ``size >= n_samples`` and the weights are all equal, the data itself
-    is returned, with its weights.
-    """
-    sampler = sampler or BatchSampler(sample_weight)
-    if size >= X.shape[0] and sampler.uniform:
-        return X, sample_weight
-    ids = sampler.draw(rng, size)
-    return X[ids], np.ones(size, dtype=X.dtype)
 
 
 def initial_centers(X, sample_weight, n_clusters, init, n_init, init_size, rng,

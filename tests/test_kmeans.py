@@ -436,3 +436,30 @@ def test_kmeans_plusplus_continues_from_given_centres():
     more = _lloyd.kmeans_plusplus(X, 7, w, rng, start=first)
     assert_array_equal(more[:3], first)
     assert_array_equal(more, full)  # the same draws, continued
+
+
+def test_init_size_seeds_on_a_weighted_sample():
+    X = blobs(n_samples=20_000, n_centers=8, seed=23)
+    counts = np.random.default_rng(6).integers(1, 4, len(X))
+    full = KMeans(n_clusters=8, random_state=0).fit(X, sample_weight=counts)
+    sampled = KMeans(n_clusters=8, random_state=0, init_size=500).fit(
+        X, sample_weight=counts)
+    again = KMeans(n_clusters=8, random_state=0, init_size=500).fit(
+        X, sample_weight=counts)
+    assert_array_equal(sampled.cluster_centers_, again.cluster_centers_)
+    # Seeded on 500 rows, then Lloyd on all rows: as good a fit (median of
+    # 5 seeds: a single k-means++ run can land in a worse local minimum).
+    full_runs = [KMeans(n_clusters=8, random_state=s).fit(X, sample_weight=counts)
+                 .inertia_ for s in range(5)]
+    sampled_runs = [KMeans(n_clusters=8, random_state=s, init_size=500)
+                    .fit(X, sample_weight=counts).inertia_ for s in range(5)]
+    assert np.median(sampled_runs) <= 1.05 * np.median(full_runs)
+    # A sample at least as large as X is X itself.
+    whole = KMeans(n_clusters=8, random_state=0, init_size=len(X)).fit(
+        X, sample_weight=counts)
+    assert_array_equal(whole.cluster_centers_, full.cluster_centers_)
+
+
+def test_init_size_below_n_clusters_is_refused():
+    with pytest.raises(ValueError, match="init_size=3 must be >= 4"):
+        KMeans(n_clusters=4, init_size=3).fit(X_OK)
