@@ -811,7 +811,7 @@ class _QualityError(Exception):
 
 def _compress(job, report):
     from kmeans_core.io import ImageReadError, encode_image, load_image
-    from kmeans_core.quantize import mse, psnr, quantize
+    from kmeans_core.quantize import mse, psnr_from_mse, quantize
 
     kwargs = {} if job.max_pixels is None else {"max_pixels": job.max_pixels}
     try:
@@ -851,8 +851,9 @@ def _compress(job, report):
     report.bpp = round(len(data) * 8 / n_pixels, 4)
     report.colors_in = int(result.n_colors_in)
     report.colors_out = len(result.palette)
-    report.mse = round(float(mse(original, reconstructed)), 4)
-    value = float(psnr(original, reconstructed))
+    error = mse(original, reconstructed)
+    report.mse = round(error, 4)
+    value = psnr_from_mse(error)
     report.psnr = round(value, 3) if value != float("inf") else None
     report.n_iter = int(result.n_iter)
     report.cluster_seconds = round(float(result.seconds), 4)

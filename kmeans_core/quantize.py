@@ -51,6 +51,9 @@ _METHODS = ("kmeans", "minibatch")
 # and at least _MIN_INIT_SIZE (see KMeans's init_size).
 _INIT_ROWS_PER_COLOR = 32
 _MIN_INIT_SIZE = 4096
+# Values per slice when the MSE of two uint8 images is summed: the squared
+# differences of one slice (at most 255**2 each) fit an int32 dot product.
+_MSE_CHUNK = 1 << 15
 # From this many pixels on, unique RGB colours are counted with one bincount
 # over all 2**24 colours (O(n), 128 MB of counts) instead of sorting.
 _BINCOUNT_MIN_PIXELS = 1 << 21
@@ -226,6 +229,16 @@ def mse(original, reconstructed):
         )
     if a.size == 0:
         raise ValueError(f"images are empty: shape {a.shape}")
+    if a.dtype == np.uint8 and b.dtype == np.uint8:
+        # Exact integer sums, a slice at a time: no float64 copies of a
+        # 12-megapixel image.
+        a, b = a.reshape(-1), b.reshape(-1)
+        total = 0
+        for start in range(0, a.size, _MSE_CHUNK):
+            diff = a[start:start + _MSE_CHUNK].astype(np.int32)
+            diff -= b[start:start + _MSE_CHUNK]
+            total += int(np.dot(diff, diff))
+        return total / a.size
     diff = a.astype(np.float64) - b.astype(np.float64)
     return float(np.mean(diff * diff))
 
@@ -241,7 +254,11 @@ def psnr(original, reconstructed):
     >>> psnr(np.zeros((2, 2)), np.full((2, 2), 255.0))
     0.0
     """
-    error = mse(original, reconstructed)
+    return psnr_from_mse(mse(original, reconstructed))
+
+
+def psnr_from_mse(error):
+    """PSNR in dB (peak 255) of a mean squared error; ``inf`` for 0."""
     if error == 0:
         return float("inf")
     return float(10.0 * np.log10(255.0**2 / error))
