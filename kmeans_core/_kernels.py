@@ -103,7 +103,7 @@ _PRUNE_MARGIN = 1e-5
 
 
 @njit(parallel=True, cache=True)
-def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist,
+def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, moved,
                          labels, distances, lower):
     """``assign_labels`` that skips the work that cannot change a label.
 
@@ -129,18 +129,30 @@ def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist,
                          of each centre, nearest first
     neighbor_dist  IN    (n_clusters, n_clusters - 1) float64, their distances
                          (not squared)
+    moved          IN    (n_clusters,) float64, how far each centre moved since
+                         the last call (zeros the first time)
     labels         INOUT (n_samples,) int32; -1 where not yet known
     distances      OUT   (n_samples,) squared distance to the own centre
     lower          INOUT (n_samples,) float64, lower bound on the distance (not
-                         squared) to the second-nearest centre; set here for
-                         searched rows; the caller lowers it by how far the
-                         centres moved
+                         squared) to the nearest centre other than the own one:
+                         first lowered by the farthest move of those centres
+                         (Hamerly's update), then set anew for searched rows
     returns        float64 inertia
     """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
     n_others = n_clusters - 1
     centers_t = np.ascontiguousarray(centers.T)
+    # The two farthest moves: a row's other centres came at most the farthest
+    # move of a centre not its own nearer.
+    farthest = 0
+    for j in range(1, n_clusters):
+        if moved[j] > moved[farthest]:
+            farthest = j
+    second_move = 0.0
+    for j in range(n_clusters):
+        if j != farthest:
+            second_move = max(second_move, moved[j])
     size = chunk_rows(n_samples)
     n_chunks = (n_samples + size - 1) // size
     chunk_inertia = np.zeros(n_chunks, dtype=np.float64)
@@ -151,7 +163,9 @@ def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist,
         inertia = 0.0
         for i in range(start, end):
             own = labels[i]
-            if own < 0:
+            if own >= 0:
+                lower[i] -= second_move if own == farthest else moved[farthest]
+            else:
                 best, best_dist, second_dist = _nearest_two(X, i, centers_t, dist)
                 labels[i] = best
                 distances[i] = best_dist

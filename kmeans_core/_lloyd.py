@@ -168,15 +168,17 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     distances = np.empty(n_samples, dtype=X.dtype)
     sums = np.empty((n_clusters, n_features), dtype=np.float64)
     weight_in_clusters = np.empty(n_clusters, dtype=np.float64)
-    # Lower bounds on each row's distance to its second-nearest centre: they
-    # let the assignment skip rows that cannot change centre (Hamerly 2010).
+    # Lower bounds on each row's distance to its second-nearest centre, and
+    # how far each centre last moved: they let the assignment skip rows that
+    # cannot change centre (Hamerly 2010).
     lower = np.zeros(n_samples, dtype=np.float64)
+    moved = np.zeros(n_clusters, dtype=np.float64)
 
     converged = strict = False
     for i in range(max_iter):
         inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, *center_neighbors(centers), labels, distances,
-            lower,
+            X, sample_weight, centers, *center_neighbors(centers), moved, labels,
+            distances, lower,
         )
         if history is not None:
             history.append(IterationRecord(centers.copy(), inertia))
@@ -184,9 +186,8 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
             X, sample_weight, labels, distances, centers, centers_new,
             sums, weight_in_clusters,
         )
-        # A centre moving by p brings every other centre at most p nearer.
+        # A centre moving by p comes at most p nearer to any row.
         moved = np.sqrt(((centers_new.astype(np.float64) - centers) ** 2).sum(axis=1))
-        np.subtract(lower, moved.max(), out=lower)
         centers, centers_new = centers_new, centers
         if np.array_equal(labels, labels_old):
             # The labels did not change, so neither did the centres.
@@ -199,8 +200,8 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
 
     if not strict:
         inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, *center_neighbors(centers), labels, distances,
-            lower,
+            X, sample_weight, centers, *center_neighbors(centers), moved, labels,
+            distances, lower,
         )
     if history is not None:
         history.append(IterationRecord(centers.copy(), inertia))
