@@ -178,12 +178,14 @@ def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, mo
                 diff = X[i, f] - centers_t[f, own]
                 dist[own] += diff * diff
             d_own = dist[own]
-            u = np.sqrt(np.float64(d_own))
             gap = neighbor_dist[own, 0] * 0.5 if n_others > 0 else np.inf
-            if u < max(gap, lower[i]) * (1.0 - _PRUNE_MARGIN):
+            bound = max(gap, lower[i]) * (1.0 - _PRUNE_MARGIN)
+            # u < bound, compared squared (bound > 0) to save a square root.
+            if bound > 0.0 and np.float64(d_own) < bound * bound:
                 distances[i] = d_own
                 inertia += sample_weight[i] * d_own
                 continue
+            u = np.sqrt(np.float64(d_own))
             best = own
             best_dist = d_own
             second_dist = np.inf
