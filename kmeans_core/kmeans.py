@@ -39,6 +39,14 @@ class _CentersMixin:
     # n_init="auto" runs this many times with init="random" (once otherwise).
     _n_init_random = 10
 
+    def _check_n_clusters(self, X):
+        """``n_clusters`` is an int from 1 to the number of rows of ``X``."""
+        check_int(self.n_clusters, "n_clusters", low=1)
+        if self.n_clusters > X.shape[0]:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} exceeds n_samples={X.shape[0]}"
+            )
+
     def _check_init(self, X, stacklevel):
         """Set ``_init`` and ``_n_init`` from ``init`` and ``n_init``."""
         n_features = X.shape[1]
@@ -213,12 +221,7 @@ default="k-means++"
     # -- checks --------------------------------------------------------------
 
     def _check_params(self, X):
-        n_samples = X.shape[0]
-        check_int(self.n_clusters, "n_clusters", low=1)
-        if self.n_clusters > n_samples:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} exceeds n_samples={n_samples}"
-            )
+        self._check_n_clusters(X)
         check_int(self.max_iter, "max_iter", low=1)
         self._tol = check_tol(self.tol)
         self._check_init(X, stacklevel=3)

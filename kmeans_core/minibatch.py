@@ -147,12 +147,7 @@ default="k-means++"
     # -- checks --------------------------------------------------------------
 
     def _check_params(self, X):
-        n_samples = X.shape[0]
-        check_int(self.n_clusters, "n_clusters", low=1)
-        if self.n_clusters > n_samples:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} exceeds n_samples={n_samples}"
-            )
+        self._check_n_clusters(X)
         check_int(self.batch_size, "batch_size", low=1)
         check_int(self.max_iter, "max_iter", low=1)
         self._tol = check_tol(self.tol)
