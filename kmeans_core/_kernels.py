@@ -103,8 +103,8 @@ _PRUNE_MARGIN = 1e-5
 
 
 @njit(parallel=True, cache=True)
-def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, moved,
-                         labels, distances, lower):
+def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, drift,
+                         moved, labels, distances, lower):
     """``assign_labels`` that skips the work that cannot change a label.
 
     Two bounds from the triangle inequality, with ``u`` the distance of a row
@@ -128,7 +128,10 @@ def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, mo
     neighbors      IN    (n_clusters, n_clusters - 1) int32, the other centres
                          of each centre, nearest first
     neighbor_dist  IN    (n_clusters, n_clusters - 1) float64, their distances
-                         (not squared)
+                         (not squared), when the tables were made
+    drift          IN    float64, how much nearer two centres may have come
+                         since the tables were made (twice the longest path
+                         a centre travelled); the tables stay valid bounds
     moved          IN    (n_clusters,) float64, how far each centre moved since
                          the last call (zeros the first time)
     labels         INOUT (n_samples,) int32; -1 where not yet known
@@ -178,7 +181,7 @@ def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, mo
                 diff = X[i, f] - centers_t[f, own]
                 dist[own] += diff * diff
             d_own = dist[own]
-            gap = neighbor_dist[own, 0] * 0.5 if n_others > 0 else np.inf
+            gap = (neighbor_dist[own, 0] - drift) * 0.5 if n_others > 0 else np.inf
             bound = max(gap, lower[i]) * (1.0 - _PRUNE_MARGIN)
             # u < bound, compared squared (bound > 0) to save a square root.
             if bound > 0.0 and np.float64(d_own) < bound * bound:
@@ -193,8 +196,10 @@ def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, mo
             reach = 2.0 * u * (1.0 + _PRUNE_MARGIN)
             unvisited = np.inf
             for m in range(n_others):
-                if neighbor_dist[own, m] > reach:
-                    unvisited = neighbor_dist[own, m] - u
+                # This centre and all after it are at least this far from own.
+                apart = neighbor_dist[own, m] - drift
+                if apart > reach:
+                    unvisited = apart - u
                     break
                 j = neighbors[own, m]
                 dist[j] = 0

@@ -174,11 +174,22 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     lower = np.zeros(n_samples, dtype=np.float64)
     moved = np.zeros(n_clusters, dtype=np.float64)
 
+    # For each centre, the others nearest first (as they were when the table
+    # was made), and how far any centre has travelled since: rebuilt only
+    # when that drift would blunt the pruning.
+    neighbors, neighbor_dist = center_neighbors(centers)
+    travelled = np.zeros(n_clusters, dtype=np.float64)
+
     converged = strict = False
     for i in range(max_iter):
+        drift = 2.0 * travelled.max()
+        if drift > _REBUILD_DRIFT * _typical_gap(neighbor_dist):
+            neighbors, neighbor_dist = center_neighbors(centers)
+            travelled[:] = 0.0
+            drift = 0.0
         inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, *center_neighbors(centers), moved, labels,
-            distances, lower,
+            X, sample_weight, centers, neighbors, neighbor_dist, drift, moved,
+            labels, distances, lower,
         )
         if history is not None:
             history.append(IterationRecord(centers.copy(), inertia))
@@ -188,6 +199,7 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
         )
         # A centre moving by p comes at most p nearer to any row.
         moved = np.sqrt(((centers_new.astype(np.float64) - centers) ** 2).sum(axis=1))
+        travelled += moved
         centers, centers_new = centers_new, centers
         if np.array_equal(labels, labels_old):
             # The labels did not change, so neither did the centres.
@@ -200,12 +212,22 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
 
     if not strict:
         inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, *center_neighbors(centers), moved, labels,
-            distances, lower,
+            X, sample_weight, centers, neighbors, neighbor_dist,
+            2.0 * travelled.max(), moved, labels, distances, lower,
         )
     if history is not None:
         history.append(IterationRecord(centers.copy(), inertia))
     return centers, labels, inertia, i + 1, converged
+
+
+# Rebuild the neighbour tables once centres may have come this fraction of
+# the typical gap between neighbouring centres nearer to each other.
+_REBUILD_DRIFT = 0.25
+
+
+def _typical_gap(neighbor_dist):
+    """Median distance from a centre to its nearest other centre (0 for k=1)."""
+    return float(np.median(neighbor_dist[:, 0])) if neighbor_dist.shape[1] else 0.0
 
 
 def center_neighbors(centers):

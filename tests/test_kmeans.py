@@ -131,9 +131,12 @@ def test_assignment_kernel_matches_reference(dtype):
     assert inertia == pytest.approx(ref_inertia, rel=1e-6)
 
 
-def test_pruned_assignment_gives_the_same_labels_as_a_full_search():
+@pytest.mark.parametrize("stale_tables", [False, True])
+def test_pruned_assignment_gives_the_same_labels_as_a_full_search(stale_tables):
     # Run several Lloyd steps keeping Hamerly's bounds; at every step the
     # pruned kernel must agree exactly with the plain one, while skipping rows.
+    # With stale_tables the neighbour tables of the first step are kept, and
+    # the drift since then is passed instead.
     X = blobs(n_samples=5000, n_centers=12, seed=21, dtype=np.float32)
     w = np.ones(len(X), np.float32)
     centers = X[:12].copy()
@@ -143,9 +146,13 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search():
     plain_labels, plain_dist = np.empty_like(labels), np.empty_like(dist)
     new = np.empty_like(centers)
     moved = np.zeros(12)
-    for _ in range(6):
+    travelled = np.zeros(12)
+    tables = _lloyd.center_neighbors(centers)
+    for _ in range(8):
+        if not stale_tables:
+            tables, travelled[:] = _lloyd.center_neighbors(centers), 0.0
         inertia = _kernels.assign_labels_pruned(
-            X, w, centers, *_lloyd.center_neighbors(centers), moved, labels, dist, lower)
+            X, w, centers, *tables, 2 * travelled.max(), moved, labels, dist, lower)
         plain = _kernels.assign_labels(X, w, centers, plain_labels, plain_dist)
         assert_array_equal(labels, plain_labels)
         assert_array_equal(dist, plain_dist)
@@ -154,7 +161,9 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search():
         _kernels.update_centers(X, w, labels, dist, centers, new, np.empty((12, 3)),
                                 np.empty(12))
         moved = np.sqrt(((new.astype(np.float64) - centers) ** 2).sum(axis=1))
+        travelled += moved
         centers, new = new, centers
+    assert travelled.max() > 0  # the centres did move
     # The lower bounds hold for the centres of the last assignment.
     d2 = ((X[:, None, :].astype(np.float64) - used[None]) ** 2).sum(axis=2)
     d2[np.arange(len(X)), labels] = np.inf
