@@ -693,7 +693,10 @@ def _temp_path(target):
     name = os.path.basename(target)
     try:
         with tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f".{name}.", suffix=".tmp" + os.path.splitext(name)[1],
+            # A short prefix: the temporary name must stay within the file
+            # system's limit even when the output name is near it.
+            dir=folder, prefix=f".{name[:64]}.",
+            suffix=".tmp" + os.path.splitext(name)[1],
             delete=False,
         ) as tmp:
             return tmp.name
@@ -704,13 +707,29 @@ def _temp_path(target):
 
 
 def _install(tmp, target, *, force):
-    """Rename the finished temporary file ``tmp`` to ``target``."""
+    """Rename the finished temporary file ``tmp`` to ``target``.
+
+    Without ``force`` the file is hard-linked into place, which fails rather
+    than replace a file that appeared meanwhile (on a file system without
+    hard links: checked, then renamed).
+    """
+    exists = _OutputError(f"output {target} exists (use --force to replace it)")
     if not force and os.path.lexists(target):
-        raise _OutputError(f"output {target} exists (use --force to replace it)")
+        raise exists
     try:
         # NamedTemporaryFile makes the file 0600; an image gets the usual mode.
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        if force:
+            os.replace(tmp, target)
+            return
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise exists from None
+        except OSError:
+            os.replace(tmp, target)
+        else:
+            os.unlink(tmp)
     except OSError as exc:
         raise _OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
@@ -811,7 +830,7 @@ class _QualityError(Exception):
 
 def _compress(job, report):
     from kmeans_core.io import ImageReadError, encode_image, load_image
-    from kmeans_core.quantize import mse, psnr_from_mse, quantize
+    from kmeans_core.quantize import psnr_from_mse, quantize
 
     kwargs = {} if job.max_pixels is None else {"max_pixels": job.max_pixels}
     try:
@@ -844,14 +863,16 @@ def _compress(job, report):
     data = encode_image(
         result, job.fmt, metadata=loaded.metadata if job.keep_metadata else None
     )
-    reconstructed = result.to_image()
     n_pixels = report.width * report.height
     report.output_bytes = len(data)
     report.ratio = round(len(data) / report.input_bytes, 4) if report.input_bytes else None
     report.bpp = round(len(data) * 8 / n_pixels, 4)
     report.colors_in = int(result.n_colors_in)
     report.colors_out = len(result.palette)
-    error = mse(original, reconstructed)
+    # The fit's own error: over all pixels and channels, against the image as
+    # clustered (fully transparent pixels count as (0, 0, 0, 0), whatever
+    # invisible colour they had).
+    error = float(result.inertia) / original.size
     report.mse = round(error, 4)
     value = psnr_from_mse(error)
     report.psnr = round(value, 3) if value != float("inf") else None

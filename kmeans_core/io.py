@@ -277,7 +277,9 @@ def _scale_to_uint8(values, mode):
         else:
             values = _stretch(values.astype(np.float64))
     else:  # "F"
-        values = np.nan_to_num(values.astype(np.float64), nan=0.0)
+        # NaN becomes 0; infinities stay, so they cannot pose as the finite
+        # maximum (they end up clipped to 0 or 255).
+        values = np.where(np.isnan(values), 0.0, values.astype(np.float64))
         finite = values[np.isfinite(values)]
         if finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
             values = values * 255.0

@@ -704,3 +704,47 @@ def test_plot_and_animation_with_oklab(tmp_path):
         assert im.format == "PNG"
     with Image.open(tmp_path / "run.gif") as im:
         assert im.n_frames == record["animation_frames"]
+
+
+def test_error_figures_ignore_the_colour_of_invisible_pixels(tmp_path):
+    # Top half fully transparent over random colours, bottom half 3 greys:
+    # 16 colours keep every visible pixel exactly, so the error is 0.
+    rng = np.random.default_rng(0)
+    image = np.zeros((32, 32, 4), np.uint8)
+    image[:16, :, :3] = rng.integers(0, 256, (16, 32, 3))
+    image[16:, :, :3] = rng.integers(0, 3, (16, 32, 1)) * 100
+    image[16:, :, 3] = 255
+    save(image, tmp_path / "rgba.png")
+    proc = run(["rgba.png", "-k", "16", "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["mse"] == 0.0 and report["psnr"] is None  # lossless
+
+
+def test_output_name_near_the_length_limit(tmp_path):
+    name = "p" * 240 + ".png"  # output "ppp...-k4.png": 247 bytes, legal
+    save(photo(), tmp_path / name)
+    proc = run([name, "-k", "4", "-q"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / ("p" * 240 + "-k4.png")).is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [name, "p" * 240 + "-k4.png"])  # no temporary file left
+
+
+def test_install_never_replaces_a_file_that_appeared(tmp_path):
+    # Without --force the file is linked into place: a file created after the
+    # existence check is not overwritten.
+    from kmeans_core import cli
+
+    tmp = tmp_path / "tmp.png"
+    tmp.write_bytes(b"new")
+    target = tmp_path / "out.png"
+    target.write_bytes(b"theirs")
+    real_lexists = os.path.lexists
+    try:
+        os.path.lexists = lambda path: False if str(path) == str(target) else real_lexists(path)
+        with pytest.raises(cli._OutputError, match="exists"):
+            cli._install(str(tmp), str(target), force=False)
+    finally:
+        os.path.lexists = real_lexists
+    assert target.read_bytes() == b"theirs"

@@ -440,3 +440,14 @@ def test_unreadable_file_names_the_system_error(tmp_path, monkeypatch):
     with pytest.raises(ImageReadError) as excinfo:
         load_image(path)
     _assert_clean_error(excinfo, path, "cannot read: Permission denied")
+
+
+def test_infinity_in_a_float_image_does_not_flatten_it(tmp_path):
+    values = np.linspace(0, 10, 12, dtype=np.float32).reshape(3, 4)
+    values[0, 0] = np.inf
+    path = tmp_path / "inf.tif"
+    Image.fromarray(values, mode="F").save(path)
+    pixels = load_image(path).pixels
+    assert pixels[0, 0, 0] == 255
+    # The finite values keep their spread: 0 .. 10 stretched to 0 .. 255.
+    assert pixels[2, 3, 0] == 255 and pixels[0, 1, 0] < pixels[1, 0, 0] < pixels[2, 2, 0]
