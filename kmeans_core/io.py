@@ -221,7 +221,7 @@ def _load(name, max_pixels):
             im.seek(0)
         im.load()
         upright = ImageOps.exif_transpose(im)
-        metadata = _metadata(im)  # after the transpose: it drops the orientation
+        metadata = _metadata(im)  # drops the orientation tag: pixels are upright
         pixels = _to_rgb_array(upright)
     return LoadedImage(pixels=pixels, format=file_format, mode=file_mode,
                        metadata=metadata)

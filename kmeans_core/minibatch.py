@@ -88,7 +88,8 @@ default="k-means++"
         distance to the nearest centre, from that same assignment.
     n_iter_ : int
         ``fit``: passes over the data, ``ceil(n_steps_ / ceil(n_rows /
-        batch_size))``. ``partial_fit``: number of chunks given so far.
+        batch_size))``. Each ``partial_fit`` call adds 1 (to the count of an
+        earlier ``fit`` too).
     n_steps_ : int
         Number of mini-batch steps.
     converged_ : bool

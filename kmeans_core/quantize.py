@@ -51,6 +51,8 @@ _METHODS = ("kmeans", "minibatch")
 # and at least _MIN_INIT_SIZE (see KMeans's init_size).
 _INIT_ROWS_PER_COLOR = 32
 _MIN_INIT_SIZE = 4096
+# Largest count a float32 weight holds exactly.
+_FLOAT32_EXACT = 1 << 24
 # Values per slice when the MSE of two uint8 images is summed: the squared
 # differences of one slice (at most 255**2 each) fit an int32 dot product.
 _MSE_CHUNK = 1 << 15
@@ -337,7 +339,11 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     colors, counts, inverse = unique_colors(image)
     n_colors_in = colors.shape[0]
     X = np.ascontiguousarray(to_working_space(colors, color_space))
-    sample_weight = counts.astype(np.float32)
+    if counts.max() > _FLOAT32_EXACT:
+        # A colour on more than 2**24 pixels: float32 weights would round its
+        # count, so this image is clustered in float64 (slower, still exact).
+        X = X.astype(np.float64)
+    sample_weight = counts.astype(X.dtype)
 
     if n_colors_in <= n_colors:
         centers = X

@@ -299,22 +299,31 @@ def test_partial_fit_after_fit_goes_on_from_the_fit():
 # -- determinism, dtypes, history -----------------------------------------------
 
 
-def test_same_seed_same_result_and_thread_count_does_not_matter():
+# (batch_size, n_clusters): small batches run on one thread; 4096 x 256 is
+# above PARALLEL_BATCH_WORK, so those batches are labelled in parallel.
+@pytest.mark.parametrize("batch_size, n_clusters", [(2048, 6), (4096, 256)])
+def test_same_seed_same_result_and_thread_count_does_not_matter(batch_size, n_clusters):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has a single thread here: nothing to compare")
+    parallel = batch_size * n_clusters >= _minibatch.PARALLEL_BATCH_WORK
+    assert parallel == (n_clusters == 256)  # one case of each kind
     X = blobs(50_000, seed=12, dtype=np.float32)
     runs = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
         try:
-            runs.append(MiniBatchKMeans(6, batch_size=2048, random_state=5).fit(X))
+            runs.append(MiniBatchKMeans(n_clusters, batch_size=batch_size,
+                                        random_state=5, max_iter=3).fit(X))
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    # Small batches run on one thread; the caller's setting comes back.
+    # The caller's setting comes back.
     assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
     a, b = runs
     assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     assert_array_equal(a.labels_, b.labels_)
     assert a.inertia_ == b.inertia_ and a.n_steps_ == b.n_steps_
-    c = MiniBatchKMeans(6, batch_size=2048, random_state=6).fit(X)
+    c = MiniBatchKMeans(n_clusters, batch_size=batch_size, random_state=6,
+                        max_iter=3).fit(X)
     assert not np.array_equal(a.cluster_centers_, c.cluster_centers_)
 
 
