@@ -506,3 +506,24 @@ def test_dither_lowers_banding_on_a_gradient(color_space):
 def test_bad_color_space_and_dither(kwargs, match):
     with pytest.raises(ValueError, match=match):
         quantize(np.zeros((2, 2, 3), np.uint8), 2, **kwargs)
+
+
+def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
+    # Pretend float32 holds counts exactly only up to 1: the image is then
+    # clustered in float64, with the same palette as the float32 path here.
+    # 64 colours on 1,920 pixels: every count is above 1.
+    image = (np.random.default_rng(3).integers(0, 4, (40, 48, 3)) * 80).astype(np.uint8)
+    plain = quantize(image, 8, random_state=0)
+    seen = []
+    real_kmeans = quantize_module.KMeans
+
+    class Recording(real_kmeans):
+        def fit(self, X, sample_weight=None):
+            seen.append((X.dtype, sample_weight.dtype))
+            return super().fit(X, sample_weight)
+
+    monkeypatch.setattr(quantize_module, "_FLOAT32_EXACT", 1)
+    monkeypatch.setattr(quantize_module, "KMeans", Recording)
+    wide = quantize(image, 8, random_state=0)
+    assert seen == [(np.float64, np.float64)]
+    assert np.abs(wide.palette.astype(int) - plain.palette.astype(int)).max() <= 1
