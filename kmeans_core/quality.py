@@ -33,7 +33,6 @@ import numpy as np
 from . import _kernels
 from ._lloyd import kmeans_plusplus
 from ._validation import check_int, check_random_state
-from .color import to_working_space
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
 from .quantize import (
@@ -44,7 +43,7 @@ from .quantize import (
     _palette_from_centers,
     _sort_by_use,
     _squared_error,
-    unique_colors,
+    _weighted_colors,
 )
 
 
@@ -150,11 +149,9 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
     level = _check_dither(dither)
     rng = check_random_state(random_state)
 
-    if image.shape[2] == 4 and (image[..., 3] == 0).any():
-        image = image.copy()  # never touch the caller's array
-        image[image[..., 3] == 0] = 0
-    colors, counts, inverse = unique_colors(image)
-    search = _Search(colors, counts, color_space, rng, max_iter=max_iter, tol=tol)
+    image, colors, counts, inverse, X, weight = _weighted_colors(image, color_space)
+    search = _Search(colors, counts, X, weight, color_space, rng, max_iter=max_iter,
+                     tol=tol)
     n_max = min(max_colors, len(colors))  # more colours than that: lossless
 
     # Doubling: 1, 2, 4, ... up to n_max.
@@ -246,12 +243,13 @@ class _Fit:
 class _Search:
     """Fits palettes of any size k, each warm-started from a smaller one."""
 
-    def __init__(self, colors, counts, color_space, rng, *, max_iter, tol):
+    def __init__(self, colors, counts, X, weight, color_space, rng, *, max_iter,
+                 tol):
         self.colors = colors
         self.counts = counts
         self.color_space = color_space
-        self.X = np.ascontiguousarray(to_working_space(colors, color_space))
-        self.weight = counts.astype(np.float32)
+        self.X = X  # the colours in the working space, weighted by counts
+        self.weight = weight
         self.rng = rng
         self.max_iter = max_iter
         self.tol = tol

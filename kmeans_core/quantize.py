@@ -266,6 +266,25 @@ def psnr_from_mse(error):
     return float(10.0 * np.log10(255.0**2 / error))
 
 
+def _weighted_colors(image, color_space):
+    """The points k-means clusters for ``image``: its distinct colours.
+
+    Fully transparent pixels are first set to (0, 0, 0, 0), on a copy.
+    Returns ``(image, colors, counts, inverse, X, sample_weight)``: the image
+    as clustered, ``unique_colors`` of it, the colours in the working space
+    (float32; float64 when a colour covers more than 2**24 pixels, which a
+    float32 weight would round) and the counts as weights of the same dtype.
+    """
+    if image.shape[2] == 4 and (image[..., 3] == 0).any():
+        image = image.copy()  # never touch the caller's array
+        image[image[..., 3] == 0] = 0
+    colors, counts, inverse = unique_colors(image)
+    X = np.ascontiguousarray(to_working_space(colors, color_space))
+    if counts.max() > _FLOAT32_EXACT:
+        X = X.astype(np.float64)
+    return image, colors, counts, inverse, X, counts.astype(X.dtype)
+
+
 def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
              tol=1e-4, batch_size=None, record_history=False, color_space="rgb",
              dither=None):
@@ -331,19 +350,11 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         raise ValueError(
             f"batch_size={batch_size!r} is only used with method='minibatch'"
         )
-    height, width, n_channels = image.shape
+    height, width = image.shape[:2]
 
-    if n_channels == 4 and (image[..., 3] == 0).any():
-        image = image.copy()  # never touch the caller's array
-        image[image[..., 3] == 0] = 0
-    colors, counts, inverse = unique_colors(image)
+    image, colors, counts, inverse, X, sample_weight = _weighted_colors(
+        image, color_space)
     n_colors_in = colors.shape[0]
-    X = np.ascontiguousarray(to_working_space(colors, color_space))
-    if counts.max() > _FLOAT32_EXACT:
-        # A colour on more than 2**24 pixels: float32 weights would round its
-        # count, so this image is clustered in float64 (slower, still exact).
-        X = X.astype(np.float64)
-    sample_weight = counts.astype(X.dtype)
 
     if n_colors_in <= n_colors:
         centers = X

@@ -103,10 +103,10 @@ def test_rgba_and_input_unmodified():
 
 def test_warm_start_keeps_centres():
     image = _photo_like()
-    from kmeans_core.quantize import unique_colors
+    from kmeans_core.quantize import _weighted_colors
 
-    colors, counts, _ = unique_colors(image)
-    search = _Search(colors, counts, "rgb", np.random.default_rng(0),
+    _, colors, counts, _, X, weight = _weighted_colors(image, "rgb")
+    search = _Search(colors, counts, X, weight, "rgb", np.random.default_rng(0),
                      max_iter=300, tol=1e-4)
     search.fit(8)
     base = search.fits[8].centers
