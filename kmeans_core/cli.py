@@ -598,15 +598,21 @@ def _same_file(a, b):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def _folder_problem(folder):
+    """None if files can be written in ``folder``, else what is wrong."""
+    if not os.path.isdir(folder):
+        return "is not a folder" if os.path.exists(folder) else "does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "is not writable"
+    return None
+
+
 def check_output(target, *, inputs, force):
     """None if ``target`` may be written, else the reason (exit code 4)."""
     folder = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(folder):
-        if os.path.exists(folder):
-            return f"output folder {folder} is not a folder"
-        return f"output folder {folder} does not exist"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"output folder {folder} is not writable"
+    problem = _folder_problem(folder)
+    if problem is not None:
+        return f"output folder {folder} {problem}"
     for path in inputs:
         if _same_file(target, path):
             return f"output {target} would overwrite the input {path}"
@@ -632,12 +638,7 @@ def plan_jobs(args):
                 f"{len(files)} files"
             )
     if args.out_dir is not None:
-        problem = None
-        if not os.path.isdir(args.out_dir):
-            problem = "does not exist" if not os.path.exists(args.out_dir) else (
-                "is not a folder")
-        elif not os.access(args.out_dir, os.W_OK | os.X_OK):
-            problem = "is not writable"
+        problem = _folder_problem(args.out_dir)
         if problem is not None:
             # One line for the folder, not one per file: nothing can be written.
             failures.append(
@@ -740,27 +741,25 @@ def write_atomic(data, target, *, force):
     Whatever happens (error, Ctrl-C), either ``target`` holds all of ``data``
     or it is untouched, and the temporary file is gone.
     """
-    tmp = _temp_path(target)
-    try:
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-        except OSError as exc:
-            raise _OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-        _install(tmp, target, force=force)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
+    def write(path):
+        with open(path, "wb") as fh:
+            fh.write(data)
+
+    _save_atomic(write, target, force=force)
 
 
 def _save_atomic(save, target, *, force):
-    """Like write_atomic for a function ``save(path)`` that writes a file."""
+    """Like ``write_atomic``, for a function ``save(path)`` that writes a file;
+    returns what ``save`` returns."""
     tmp = _temp_path(target)
     try:
         try:
             result = save(tmp)
         except OSError as exc:
-            raise _OutputError(_cause(exc, tmp)) from None
+            message = _cause(exc, tmp)
+            if not message.startswith("cannot "):
+                message = f"cannot write {target}: {message}"
+            raise _OutputError(message) from None
         _install(tmp, target, force=force)
         return result
     except BaseException:
