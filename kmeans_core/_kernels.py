@@ -4,65 +4,215 @@ The layer below the drivers in ``_lloyd.py``. Kernels take caller-allocated
 buffers for everything of size ``n_samples``; the comment on each argument says
 whether it is read (IN), written (OUT) or both (INOUT).
 
+Threads: the kernels are serial and release the GIL (``nogil=True``); the
+drivers split the rows into chunks and run ranges of chunks on threads
+(``_threads.py``). Serial kernels compile in a fraction of the time of
+``parallel=True`` ones, which is what the first run after install pays.
+
 Determinism: rows are split into chunks whose size depends only on
-``n_samples``, never on the number of threads. Each chunk accumulates into its
-own slot, and the slots are added in chunk order afterwards, so a result is the
-same bit for bit with 1 or 2 threads.
+``n_samples``, never on the number of threads. Each chunk writes its own slot
+(inertia, list of changed labels), and the slots are combined in chunk order
+afterwards, so a result is the same bit for bit with 1 or 2 threads.
 
 Precision: distances are computed in the dtype of ``X`` (float32 is the fast
-path); sums over many rows (inertia, weighted coordinate sums) are accumulated
-in float64 so they do not lose digits on millions of pixels.
+path), always as ``((0 + d_0**2) + d_1**2) + ...`` in feature order, so every
+kernel rounds a distance the same way; sums over many rows (inertia, weighted
+coordinate sums) are accumulated in float64.
+
+SIMD: a search for the nearest centre runs on a block of up to ``BLOCK`` rows
+at once, with the rows innermost, so the compiler turns the loop into vector
+instructions (16 float32 rows in one AVX-512 register) without any
+reordering of the arithmetic.
 
 ``_reference.py`` holds a plain NumPy version of every step here.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # Chunks hold at least this many rows ...
 _MIN_CHUNK_ROWS = 1024
-# ... and there are at most this many, so per-chunk buffers stay small.
+# ... and there are at most this many, so per-chunk slots stay few.
 _MAX_CHUNKS = 64
+# Rows searched together (see "SIMD" above).
+BLOCK = 64
+# Relative safety margin on the pruning test, far above float32 rounding, so a
+# row is only skipped when no other centre can be as near (ties included).
+_PRUNE_MARGIN = 1e-5
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def chunk_rows(n_samples):
     """Rows per chunk for ``n_samples`` rows (independent of the thread count)."""
     per_chunk = (n_samples + _MAX_CHUNKS - 1) // _MAX_CHUNKS
     return max(_MIN_CHUNK_ROWS, per_chunk)
 
 
-@njit(cache=True, inline="always")
-def _nearest_two(X, i, centers_t, dist):
-    """Nearest and second-nearest centre of row ``i``: (best, best_dist, second_dist).
+@njit(cache=True, nogil=True)
+def _search_block(X, rows, n_rows, centers_t, xb, dist, best, second, arg):
+    """Nearest and second-nearest centre of the rows ``rows[:n_rows]``.
 
-    Squared distances in the dtype of X; the lowest index wins a tie.
-    ``dist`` is an (n_clusters,) scratch buffer.
+    X          IN  (n_samples, n_features)
+    rows       IN  (BLOCK,) int64, the rows to search
+    centers_t  IN  (n_features, n_clusters), the centres transposed
+    xb         OUT (n_features, BLOCK) scratch: the rows, transposed
+    dist       OUT (BLOCK,) scratch
+    best       OUT (BLOCK,) squared distance to the nearest centre
+    second     OUT (BLOCK,) squared distance to the second nearest (inf if k=1)
+    arg        OUT (BLOCK,) int32 index of the nearest (lowest index on a tie)
     """
     n_features, n_clusters = centers_t.shape
-    dist[:] = 0
     for f in range(n_features):
-        x = X[i, f]
+        for r in range(n_rows):
+            xb[f, r] = X[rows[r], f]
+    for r in range(n_rows):
+        best[r] = np.inf
+        second[r] = np.inf
+        arg[r] = 0
+    if n_features == 3:
+        # Colours: the whole distance in one loop over the rows, in registers.
         for j in range(n_clusters):
-            diff = x - centers_t[f, j]
-            dist[j] += diff * diff
-    best = 0
-    best_dist = dist[0]
-    second_dist = np.inf
+            c0, c1, c2 = centers_t[0, j], centers_t[1, j], centers_t[2, j]
+            for r in range(n_rows):
+                diff = xb[0, r] - c0
+                d = diff * diff
+                diff = xb[1, r] - c1
+                d += diff * diff
+                diff = xb[2, r] - c2
+                d += diff * diff
+                _keep_two(d, j, r, best, second, arg)
+        return
+    for j in range(n_clusters):
+        for r in range(n_rows):
+            diff = xb[0, r] - centers_t[0, j]
+            dist[r] = diff * diff
+        for f in range(1, n_features):
+            c = centers_t[f, j]
+            for r in range(n_rows):
+                diff = xb[f, r] - c
+                dist[r] += diff * diff
+        for r in range(n_rows):
+            _keep_two(dist[r], j, r, best, second, arg)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _keep_two(d, j, r, best, second, arg):
+    """Fold distance ``d`` to centre ``j`` into row ``r``'s nearest two.
+
+    Branch-free, so the loop around it vectorizes: a strictly smaller
+    distance takes the lead (the lowest index wins a tie), and the old
+    leader becomes second.
+    """
+    b = best[r]
+    second[r] = min(second[r], max(b, d))
+    arg[r] = np.int32(j) if d < b else arg[r]
+    best[r] = min(b, d)
+
+
+@njit(cache=True, nogil=True)
+def assign_chunks(X, sample_weight, centers_t, half_gap, moved, prune, labels,
+                  distances, lower, changed, old_labels, chunk_changed,
+                  chunk_inertia, chunk_lo, chunk_hi):
+    """Label the rows of chunks ``chunk_lo`` to ``chunk_hi`` with their nearest centre.
+
+    With ``prune``, a row keeps its label without a search when Hamerly's
+    test (2010) holds: its distance ``u`` to its own centre ``a`` is below
+    the larger of half the distance from ``a`` to the nearest other centre
+    and the row's lower bound on the distance to every other centre
+    (``lower``, first lowered by the farthest move of those centres). The
+    test keeps a relative safety margin far above float32 rounding, and a
+    search is exact, so the labels are exactly those of a full search; only
+    the work differs. The distance to the own centre is always recomputed,
+    so ``distances`` and the inertia are exact. Rows with label -1, and every
+    row without ``prune``, are searched.
+
+    X              IN    (n_samples, n_features) float32/float64
+    sample_weight  IN    (n_samples,) same dtype as X
+    centers_t      IN    (n_features, n_clusters) same dtype, centres transposed
+    half_gap       IN    (n_clusters,) float64, half the distance (not squared)
+                         from each centre to its nearest other centre
+    moved          IN    (n_clusters,) float64, how far each centre moved since
+                         the last call (zeros the first time)
+    prune          IN    bool
+    labels         INOUT (n_samples,) int32; -1 where not yet known
+    distances      OUT   (n_samples,) same dtype as X, squared distance to the
+                         own centre
+    lower          INOUT (n_samples,) float64, lower bound on the distance (not
+                         squared) to the nearest centre other than the own one
+    changed        OUT   (n_samples,) int64: chunk c lists the rows whose label
+                         changed from ``changed[start_c]`` on, in row order
+    old_labels     OUT   (n_samples,) int32, their label before (-1: none)
+    chunk_changed  OUT   (n_chunks,) int64, how many rows of each chunk changed
+    chunk_inertia  OUT   (n_chunks,) float64, sum of weight x distance per chunk
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers_t.shape[1]
+    size = chunk_rows(n_samples)
+    # The two farthest moves: a row's other centres came at most the farthest
+    # move of a centre not its own nearer.
+    farthest = 0
     for j in range(1, n_clusters):
-        d = dist[j]
-        if d < best_dist:
-            second_dist = best_dist
-            best_dist = d
-            best = j
-        elif d < second_dist:
-            second_dist = d
-    return best, best_dist, second_dist
+        if moved[j] > moved[farthest]:
+            farthest = j
+    second_move = 0.0
+    for j in range(n_clusters):
+        if j != farthest:
+            second_move = max(second_move, moved[j])
+    rows = np.empty(BLOCK, dtype=np.int64)
+    xb = np.empty((n_features, BLOCK), dtype=X.dtype)
+    dist = np.empty(BLOCK, dtype=X.dtype)
+    best = np.empty(BLOCK, dtype=X.dtype)
+    second = np.empty(BLOCK, dtype=X.dtype)
+    arg = np.empty(BLOCK, dtype=np.int32)
+    for chunk in range(chunk_lo, chunk_hi):
+        start = chunk * size
+        end = min(start + size, n_samples)
+        inertia = 0.0
+        n_changed = 0
+        n_rows = 0
+        for i in range(start, end + 1):
+            if i < end:
+                own = labels[i]
+                if prune and own >= 0:
+                    lower[i] -= second_move if own == farthest else moved[farthest]
+                    diff = X[i, 0] - centers_t[0, own]
+                    d_own = diff * diff
+                    for f in range(1, n_features):
+                        diff = X[i, f] - centers_t[f, own]
+                        d_own += diff * diff
+                    bound = max(half_gap[own], lower[i]) * (1.0 - _PRUNE_MARGIN)
+                    # u < bound, compared squared (bound > 0): no square root.
+                    if bound > 0.0 and np.float64(d_own) < bound * bound:
+                        distances[i] = d_own
+                        inertia += sample_weight[i] * d_own
+                        continue
+                rows[n_rows] = i
+                n_rows += 1
+                if n_rows < BLOCK:
+                    continue
+            if n_rows == 0:
+                continue
+            _search_block(X, rows, n_rows, centers_t, xb, dist, best, second, arg)
+            for r in range(n_rows):
+                row = rows[r]
+                if arg[r] != labels[row]:
+                    changed[start + n_changed] = row
+                    old_labels[start + n_changed] = labels[row]
+                    n_changed += 1
+                    labels[row] = arg[r]
+                distances[row] = best[r]
+                lower[row] = np.sqrt(np.float64(second[r]))
+                inertia += sample_weight[row] * best[r]
+            n_rows = 0
+        chunk_inertia[chunk] = inertia
+        chunk_changed[chunk] = n_changed
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def assign_labels(X, sample_weight, centers, labels, distances):
     """Label every row with its nearest centre and return the weighted inertia.
+
+    One thread; ``_lloyd.assign`` runs the same search on several.
 
     X              IN  (n_samples, n_features) float32/float64
     sample_weight  IN  (n_samples,) same dtype as X
@@ -74,157 +224,57 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     """
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
-    # (n_features, n_clusters): the innermost loop runs over contiguous
-    # centres, which the compiler turns into SIMD instructions.
-    centers_t = np.ascontiguousarray(centers.T)
     size = chunk_rows(n_samples)
     n_chunks = (n_samples + size - 1) // size
-    chunk_inertia = np.zeros(n_chunks, dtype=np.float64)
-    for chunk in prange(n_chunks):
-        start = chunk * size
-        end = min(start + size, n_samples)
-        dist = np.empty(n_clusters, dtype=X.dtype)
-        inertia = 0.0
-        for i in range(start, end):
-            best, best_dist, _ = _nearest_two(X, i, centers_t, dist)
-            labels[i] = best
-            distances[i] = best_dist
-            inertia += sample_weight[i] * best_dist
-        chunk_inertia[chunk] = inertia
-    total = 0.0
-    for chunk in range(n_chunks):
-        total += chunk_inertia[chunk]
-    return total
+    chunk_inertia = np.empty(n_chunks, dtype=np.float64)
+    chunk_changed = np.empty(n_chunks, dtype=np.int64)
+    changed = np.empty(n_samples, dtype=np.int64)
+    old_labels = np.empty(n_samples, dtype=np.int32)
+    lower = np.empty(n_samples, dtype=np.float64)
+    labels[:] = -1
+    assign_chunks(X, sample_weight, np.ascontiguousarray(centers.T),
+                  np.zeros(n_clusters), np.zeros(n_clusters), False, labels,
+                  distances, lower, changed, old_labels, chunk_changed,
+                  chunk_inertia, 0, n_chunks)
+    return chunk_inertia.sum()
 
 
-# Relative safety margin on the pruning test, far above float32 rounding, so a
-# row is only skipped when no other centre can be as near (ties included).
-_PRUNE_MARGIN = 1e-5
+@njit(cache=True, nogil=True)
+def apply_label_changes(X, sample_weight, labels, changed, old_labels,
+                        chunk_changed, sums, weight_in_clusters):
+    """Move the rows whose label changed between the clusters' sums.
 
+    The changes are applied chunk after chunk, in row order, so the sums do
+    not depend on the thread count. On the first call (every old label -1)
+    this is the full weighted sum.
 
-@njit(parallel=True, cache=True)
-def assign_labels_pruned(X, sample_weight, centers, neighbors, neighbor_dist, drift,
-                         moved, labels, distances, lower):
-    """``assign_labels`` that skips the work that cannot change a label.
-
-    Two bounds from the triangle inequality, with ``u`` the distance of a row
-    to its own centre ``a``:
-
-    - Hamerly (2010): a row keeps its label without any search when ``u`` is
-      below both half the gap from ``a`` to its nearest other centre and the
-      row's lower bound on the distance to every other centre (``lower``).
-    - Elkan (2003): a centre ``j`` with ``|c_j - c_a| >= 2u`` cannot be nearer
-      than ``a``, so a search only visits the other centres in order of their
-      distance from ``a`` until they are that far.
-
-    Both tests keep a relative safety margin far above float32 rounding, and
-    ties go to the lowest index, so the labels are exactly those of a full
-    search; only the work differs. The distance to the own centre is always
-    recomputed, so ``distances`` and the inertia are exact.
-
-    X              IN    (n_samples, n_features)
-    sample_weight  IN    (n_samples,)
-    centers        IN    (n_clusters, n_features)
-    neighbors      IN    (n_clusters, n_clusters - 1) int32, the other centres
-                         of each centre, nearest first
-    neighbor_dist  IN    (n_clusters, n_clusters - 1) float64, their distances
-                         (not squared), when the tables were made
-    drift          IN    float64, how much nearer two centres may have come
-                         since the tables were made (twice the longest path
-                         a centre travelled); the tables stay valid bounds
-    moved          IN    (n_clusters,) float64, how far each centre moved since
-                         the last call (zeros the first time)
-    labels         INOUT (n_samples,) int32; -1 where not yet known
-    distances      OUT   (n_samples,) squared distance to the own centre
-    lower          INOUT (n_samples,) float64, lower bound on the distance (not
-                         squared) to the nearest centre other than the own one:
-                         first lowered by the farthest move of those centres
-                         (Hamerly's update), then set anew for searched rows
-    returns        float64 inertia
+    X                   IN    (n_samples, n_features)
+    sample_weight       IN    (n_samples,)
+    labels              IN    (n_samples,) int32, the new labels
+    changed, old_labels, chunk_changed  IN  from ``assign_chunks``
+    sums                INOUT (n_clusters, n_features) float64, weighted
+                              coordinate sum of each cluster's rows
+    weight_in_clusters  INOUT (n_clusters,) float64, their total weight
     """
     n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
-    n_others = n_clusters - 1
-    centers_t = np.ascontiguousarray(centers.T)
-    # The two farthest moves: a row's other centres came at most the farthest
-    # move of a centre not its own nearer.
-    farthest = 0
-    for j in range(1, n_clusters):
-        if moved[j] > moved[farthest]:
-            farthest = j
-    second_move = 0.0
-    for j in range(n_clusters):
-        if j != farthest:
-            second_move = max(second_move, moved[j])
     size = chunk_rows(n_samples)
-    n_chunks = (n_samples + size - 1) // size
-    chunk_inertia = np.zeros(n_chunks, dtype=np.float64)
-    for chunk in prange(n_chunks):
+    for chunk in range(chunk_changed.shape[0]):
         start = chunk * size
-        end = min(start + size, n_samples)
-        dist = np.empty(n_clusters, dtype=X.dtype)
-        inertia = 0.0
-        for i in range(start, end):
-            own = labels[i]
-            if own >= 0:
-                lower[i] -= second_move if own == farthest else moved[farthest]
-            else:
-                best, best_dist, second_dist = _nearest_two(X, i, centers_t, dist)
-                labels[i] = best
-                distances[i] = best_dist
-                lower[i] = np.sqrt(np.float64(second_dist))
-                inertia += sample_weight[i] * best_dist
-                continue
-            # Accumulated in dist[own], so rounded exactly as in a search.
-            dist[own] = 0
-            for f in range(n_features):
-                diff = X[i, f] - centers_t[f, own]
-                dist[own] += diff * diff
-            d_own = dist[own]
-            gap = (neighbor_dist[own, 0] - drift) * 0.5 if n_others > 0 else np.inf
-            bound = max(gap, lower[i]) * (1.0 - _PRUNE_MARGIN)
-            # u < bound, compared squared (bound > 0) to save a square root.
-            if bound > 0.0 and np.float64(d_own) < bound * bound:
-                distances[i] = d_own
-                inertia += sample_weight[i] * d_own
-                continue
-            u = np.sqrt(np.float64(d_own))
-            best = own
-            best_dist = d_own
-            second_dist = np.inf
-            # Centres at least this far from the own one cannot win.
-            reach = 2.0 * u * (1.0 + _PRUNE_MARGIN)
-            unvisited = np.inf
-            for m in range(n_others):
-                # This centre and all after it are at least this far from own.
-                apart = neighbor_dist[own, m] - drift
-                if apart > reach:
-                    unvisited = apart - u
-                    break
-                j = neighbors[own, m]
-                dist[j] = 0
+        for m in range(start, start + chunk_changed[chunk]):
+            i = changed[m]
+            w = np.float64(sample_weight[i])
+            old = old_labels[m]
+            new = labels[i]
+            if old >= 0:
+                weight_in_clusters[old] -= w
                 for f in range(n_features):
-                    diff = X[i, f] - centers_t[f, j]
-                    dist[j] += diff * diff
-                d = dist[j]
-                if d < best_dist or (d == best_dist and j < best):
-                    second_dist = best_dist
-                    best_dist = d
-                    best = j
-                elif d < second_dist:
-                    second_dist = d
-            labels[i] = best
-            distances[i] = best_dist
-            lower[i] = min(np.sqrt(np.float64(second_dist)), unvisited)
-            inertia += sample_weight[i] * best_dist
-        chunk_inertia[chunk] = inertia
-    total = 0.0
-    for chunk in range(n_chunks):
-        total += chunk_inertia[chunk]
-    return total
+                    sums[old, f] -= w * X[i, f]
+            weight_in_clusters[new] += w
+            for f in range(n_features):
+                sums[new, f] += w * X[i, f]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def weighted_sums(X, sample_weight, labels, sums, weight_in_clusters):
     """Weighted coordinate sum and total weight of the rows of each cluster.
 
@@ -235,51 +285,38 @@ def weighted_sums(X, sample_weight, labels, sums, weight_in_clusters):
     weight_in_clusters  OUT (n_clusters,) float64
     """
     n_samples, n_features = X.shape
-    n_clusters = sums.shape[0]
-    size = chunk_rows(n_samples)
-    n_chunks = (n_samples + size - 1) // size
-    partial_sums = np.zeros((n_chunks, n_clusters, n_features), dtype=np.float64)
-    partial_weights = np.zeros((n_chunks, n_clusters), dtype=np.float64)
-    for chunk in prange(n_chunks):
-        start = chunk * size
-        end = min(start + size, n_samples)
-        for i in range(start, end):
-            j = labels[i]
-            w = np.float64(sample_weight[i])
-            partial_weights[chunk, j] += w
-            for f in range(n_features):
-                partial_sums[chunk, j, f] += w * X[i, f]
     sums[:] = 0.0
     weight_in_clusters[:] = 0.0
-    for chunk in range(n_chunks):
-        for j in range(n_clusters):
-            weight_in_clusters[j] += partial_weights[chunk, j]
-            for f in range(n_features):
-                sums[j, f] += partial_sums[chunk, j, f]
+    for i in range(n_samples):
+        j = labels[i]
+        w = np.float64(sample_weight[i])
+        weight_in_clusters[j] += w
+        for f in range(n_features):
+            sums[j, f] += w * X[i, f]
 
 
-@njit(cache=True)
-def update_centers(X, sample_weight, labels, distances, centers_old, centers_new,
-                   sums, weight_in_clusters):
+@njit(cache=True, nogil=True)
+def update_centers(X, sample_weight, labels, distances, lower, sums,
+                   weight_in_clusters, centers_old, centers_new, moved):
     """Move every centre to the weighted mean of its rows; return the shift.
 
     A cluster left with no weight takes the row farthest from its own centre
-    (the next farthest for the next empty cluster), which leaves its old
-    cluster.
+    (the next farthest for the next empty cluster): the row changes label,
+    leaves its old cluster's sums and must be searched again (``lower`` 0).
 
-    X                   IN  (n_samples, n_features)
-    sample_weight       IN  (n_samples,)
-    labels              IN  (n_samples,) int32, from ``assign_labels``
-    distances           IN  (n_samples,), from ``assign_labels``
-    centers_old         IN  (n_clusters, n_features)
-    centers_new         OUT (n_clusters, n_features)
-    sums                OUT (n_clusters, n_features) float64 scratch
-    weight_in_clusters  OUT (n_clusters,) float64
+    X                   IN    (n_samples, n_features)
+    sample_weight       IN    (n_samples,)
+    labels              INOUT (n_samples,) int32
+    distances           IN    (n_samples,), from the assignment
+    lower               INOUT (n_samples,) float64
+    sums                INOUT (n_clusters, n_features) float64, of the labels
+    weight_in_clusters  INOUT (n_clusters,) float64
+    centers_old         IN    (n_clusters, n_features)
+    centers_new         OUT   (n_clusters, n_features)
+    moved               OUT   (n_clusters,) float64, distance each centre moved
     returns             float64, sum over clusters of the squared centre shift
     """
     n_clusters, n_features = centers_old.shape
-    weighted_sums(X, sample_weight, labels, sums, weight_in_clusters)
-
     relocated = np.zeros(n_clusters, dtype=np.bool_)
     n_empty = 0
     for j in range(n_clusters):
@@ -304,21 +341,47 @@ def update_centers(X, sample_weight, labels, distances, centers_old, centers_new
                 sums[j, f] = w * X[i, f]
                 # A row of zero weight still gives the cluster its place.
                 centers_new[j, f] = X[i, f]
+            labels[i] = j
+            lower[i] = 0.0
 
     shift = 0.0
     for j in range(n_clusters):
         w = weight_in_clusters[j]
+        moved_sq = 0.0
         for f in range(n_features):
             if w > 0.0:
                 centers_new[j, f] = sums[j, f] / w
             elif not relocated[j]:
                 centers_new[j, f] = centers_old[j, f]
             diff = np.float64(centers_new[j, f]) - np.float64(centers_old[j, f])
-            shift += diff * diff
+            moved_sq += diff * diff
+        moved[j] = np.sqrt(moved_sq)
+        shift += moved_sq
     return shift
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
+def center_half_gaps(centers, half_gap):
+    """Half the distance from each centre to its nearest other centre.
+
+    centers   IN  (n_clusters, n_features)
+    half_gap  OUT (n_clusters,) float64, not squared (inf when k = 1)
+    """
+    n_clusters, n_features = centers.shape
+    nearest = np.full(n_clusters, np.inf)
+    for a in range(n_clusters):
+        for j in range(a + 1, n_clusters):
+            d = 0.0
+            for f in range(n_features):
+                diff = np.float64(centers[a, f]) - np.float64(centers[j, f])
+                d += diff * diff
+            nearest[a] = min(nearest[a], d)
+            nearest[j] = min(nearest[j], d)
+    for a in range(n_clusters):
+        half_gap[a] = 0.5 * np.sqrt(nearest[a])
+
+
+@njit(cache=True, nogil=True)
 def update_closest(X, center, closest_dist_sq):
     """Lower each row's squared distance to its nearest chosen centre.
 
@@ -327,7 +390,7 @@ def update_closest(X, center, closest_dist_sq):
     closest_dist_sq  INOUT (n_samples,) float64
     """
     n_samples, n_features = X.shape
-    for i in prange(n_samples):
+    for i in range(n_samples):
         d = 0.0
         for f in range(n_features):
             diff = np.float64(X[i, f]) - np.float64(center[f])
@@ -335,14 +398,13 @@ def update_closest(X, center, closest_dist_sq):
         closest_dist_sq[i] = min(closest_dist_sq[i], d)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def candidate_potentials(X, sample_weight, closest_dist_sq, candidates):
     """k-means++ potential of each candidate centre.
 
     The potential of candidate c is sum_i w_i * min(closest_i, |x_i - c|^2):
     the inertia if c were added to the centres chosen so far. Distances are
-    computed in the dtype of X (float32: eight candidates in one SIMD
-    register), the sums in float64.
+    computed in the dtype of X, the sums in float64.
 
     X                IN (n_samples, n_features)
     sample_weight    IN (n_samples,)
@@ -352,37 +414,24 @@ def candidate_potentials(X, sample_weight, closest_dist_sq, candidates):
     """
     n_samples, n_features = X.shape
     n_candidates = candidates.shape[0]
-    # (n_features, n_candidates): the inner loop runs over contiguous
-    # candidates.
     candidates_t = np.ascontiguousarray(candidates.T)
-    size = chunk_rows(n_samples)
-    n_chunks = (n_samples + size - 1) // size
-    partial = np.zeros((n_chunks, n_candidates), dtype=np.float64)
-    for chunk in prange(n_chunks):
-        start = chunk * size
-        end = min(start + size, n_samples)
-        d = np.empty(n_candidates, dtype=X.dtype)
-        acc = np.zeros(n_candidates, dtype=np.float64)
-        for i in range(start, end):
-            d[:] = 0
-            for f in range(n_features):
-                x = X[i, f]
-                for c in range(n_candidates):
-                    diff = x - candidates_t[f, c]
-                    d[c] += diff * diff
-            w = np.float64(sample_weight[i])
-            closest = closest_dist_sq[i]
-            for c in range(n_candidates):
-                acc[c] += w * min(np.float64(d[c]), closest)
-        partial[chunk] = acc
+    d = np.empty(n_candidates, dtype=X.dtype)
     potentials = np.zeros(n_candidates, dtype=np.float64)
-    for chunk in range(n_chunks):
+    for i in range(n_samples):
+        d[:] = 0
+        for f in range(n_features):
+            x = X[i, f]
+            for c in range(n_candidates):
+                diff = x - candidates_t[f, c]
+                d[c] += diff * diff
+        w = np.float64(sample_weight[i])
+        closest = closest_dist_sq[i]
         for c in range(n_candidates):
-            potentials[c] += partial[chunk, c]
+            potentials[c] += w * min(np.float64(d[c]), closest)
     return potentials
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def squared_distances(X, centers, out):
     """Squared euclidean distance from every row to every centre.
 
@@ -392,35 +441,11 @@ def squared_distances(X, centers, out):
     """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
-    for i in prange(n_samples):
+    for i in range(n_samples):
         for j in range(n_clusters):
-            d = 0.0
-            for f in range(n_features):
+            diff = X[i, 0] - centers[j, 0]
+            d = diff * diff
+            for f in range(1, n_features):
                 diff = X[i, f] - centers[j, f]
                 d += diff * diff
             out[i, j] = d
-
-
-@njit(parallel=True, cache=True)
-def center_neighbors(centers, neighbors, neighbor_dist):
-    """For each centre, the other centres nearest first, and their distances.
-
-    centers        IN  (n_clusters, n_features)
-    neighbors      OUT (n_clusters, n_clusters - 1) int32
-    neighbor_dist  OUT (n_clusters, n_clusters - 1) float64, distances (not
-                       squared), increasing along each row
-    """
-    n_clusters, n_features = centers.shape
-    for a in prange(n_clusters):
-        gaps = np.empty(n_clusters, dtype=np.float64)
-        for j in range(n_clusters):
-            d = 0.0
-            for f in range(n_features):
-                diff = np.float64(centers[a, f]) - np.float64(centers[j, f])
-                d += diff * diff
-            gaps[j] = np.sqrt(d)
-        gaps[a] = np.inf  # a centre is not its own neighbour
-        order = np.argsort(gaps)
-        for m in range(n_clusters - 1):
-            neighbors[a, m] = order[m]
-            neighbor_dist[a, m] = gaps[order[m]]

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _kernels
+from ._threads import run_chunks
 
 
 class IterationRecord(NamedTuple):
@@ -139,6 +140,49 @@ def sample_rows(X, sample_weight, size, rng, sampler=None):
     return X[ids], np.ones(size, dtype=X.dtype)
 
 
+class Assigner:
+    """Buffers and bounds of the assignment step of one data set.
+
+    ``assign`` labels every row with its nearest centre: the first call
+    searches every row, later calls skip the rows whose label cannot have
+    changed (Hamerly's test, see ``_kernels.assign_chunks``) given how far
+    each centre ``moved`` since the call before. It records which rows
+    changed label, so the clusters' sums are updated incrementally.
+    """
+
+    def __init__(self, X, sample_weight, n_clusters):
+        n_samples = X.shape[0]
+        self.X, self.sample_weight = X, sample_weight
+        self.n_chunks = -(-n_samples // _kernels.chunk_rows(n_samples))
+        self.labels = np.full(n_samples, -1, dtype=np.int32)
+        self.distances = np.empty(n_samples, dtype=X.dtype)
+        self.lower = np.zeros(n_samples, dtype=np.float64)
+        self.changed = np.empty(n_samples, dtype=np.int64)
+        self.old_labels = np.empty(n_samples, dtype=np.int32)
+        self.chunk_changed = np.zeros(self.n_chunks, dtype=np.int64)
+        self.chunk_inertia = np.zeros(self.n_chunks, dtype=np.float64)
+        self.half_gap = np.empty(n_clusters, dtype=np.float64)
+
+    def assign(self, centers, moved, prune=True):
+        """Assign every row; returns ``(inertia, n_changed)``."""
+        _kernels.center_half_gaps(centers, self.half_gap)
+        centers_t = np.ascontiguousarray(centers.T)
+        run_chunks(
+            _kernels.assign_chunks, self.n_chunks, self.X, self.sample_weight,
+            centers_t, self.half_gap, moved, prune, self.labels, self.distances,
+            self.lower, self.changed, self.old_labels, self.chunk_changed,
+            self.chunk_inertia,
+        )
+        return float(self.chunk_inertia.sum()), int(self.chunk_changed.sum())
+
+
+def assign(X, sample_weight, centers):
+    """Nearest centre of every row, on all threads: ``(labels, distances, inertia)``."""
+    assigner = Assigner(X, sample_weight, centers.shape[0])
+    inertia, _ = assigner.assign(centers, np.zeros(centers.shape[0]), prune=False)
+    return assigner.labels, assigner.distances, inertia
+
+
 def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     """Lloyd's iterations from ``centers_init``.
 
@@ -148,6 +192,11 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     centres is at most ``tol`` (already scaled, see ``scaled_tolerance``), or
     after ``max_iter`` iterations. Unless the labels stopped changing, one more
     assignment makes the labels match the final centres.
+
+    The work of an iteration is proportional to the rows that need a search,
+    not to all rows: the assignment skips rows whose centre cannot have
+    changed (Hamerly's bounds), and the clusters' sums are updated only for
+    the rows that changed label (``_kernels.apply_label_changes``).
 
     Parameters
     ----------
@@ -159,86 +208,40 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     -------
     centers, labels, inertia, n_iter, converged
     """
-    n_samples = X.shape[0]
     n_clusters, n_features = centers_init.shape
     centers = np.array(centers_init, dtype=X.dtype, order="C")
     centers_new = np.empty_like(centers)
-    labels = np.full(n_samples, -1, dtype=np.int32)
-    labels_old = labels.copy()
-    distances = np.empty(n_samples, dtype=X.dtype)
-    sums = np.empty((n_clusters, n_features), dtype=np.float64)
-    weight_in_clusters = np.empty(n_clusters, dtype=np.float64)
-    # Lower bounds on each row's distance to its second-nearest centre, and
-    # how far each centre last moved: they let the assignment skip rows that
-    # cannot change centre (Hamerly 2010).
-    lower = np.zeros(n_samples, dtype=np.float64)
+    sums = np.zeros((n_clusters, n_features), dtype=np.float64)
+    weight_in_clusters = np.zeros(n_clusters, dtype=np.float64)
+    # How far each centre moved in the last update: a centre moving by p
+    # comes at most p nearer to any row.
     moved = np.zeros(n_clusters, dtype=np.float64)
-
-    # For each centre, the others nearest first (as they were when the table
-    # was made), and how far any centre has travelled since: rebuilt only
-    # when that drift would blunt the pruning.
-    neighbors, neighbor_dist = center_neighbors(centers)
-    travelled = np.zeros(n_clusters, dtype=np.float64)
+    assigner = Assigner(X, sample_weight, n_clusters)
 
     converged = strict = False
     for i in range(max_iter):
-        drift = 2.0 * travelled.max()
-        if drift > _REBUILD_DRIFT * _typical_gap(neighbor_dist):
-            neighbors, neighbor_dist = center_neighbors(centers)
-            travelled[:] = 0.0
-            drift = 0.0
-        inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, neighbors, neighbor_dist, drift, moved,
-            labels, distances, lower,
-        )
+        inertia, n_changed = assigner.assign(centers, moved)
         if history is not None:
             history.append(IterationRecord(centers.copy(), inertia))
-        shift = _kernels.update_centers(
-            X, sample_weight, labels, distances, centers, centers_new,
-            sums, weight_in_clusters,
+        _kernels.apply_label_changes(
+            X, sample_weight, assigner.labels, assigner.changed,
+            assigner.old_labels, assigner.chunk_changed, sums, weight_in_clusters,
         )
-        # A centre moving by p comes at most p nearer to any row.
-        moved = np.sqrt(((centers_new.astype(np.float64) - centers) ** 2).sum(axis=1))
-        travelled += moved
-        centers, centers_new = centers_new, centers
-        if np.array_equal(labels, labels_old):
-            # The labels did not change, so neither did the centres.
+        if i > 0 and n_changed == 0:
+            # The labels did not change, so neither do the centres.
             converged = strict = True
             break
+        shift = _kernels.update_centers(
+            X, sample_weight, assigner.labels, assigner.distances, assigner.lower,
+            sums, weight_in_clusters, centers, centers_new, moved,
+        )
+        centers, centers_new = centers_new, centers
         if shift <= tol:
             converged = True
             break
-        labels_old[:] = labels
 
     if not strict:
-        inertia = _kernels.assign_labels_pruned(
-            X, sample_weight, centers, neighbors, neighbor_dist,
-            2.0 * travelled.max(), moved, labels, distances, lower,
-        )
+        inertia, _ = assigner.assign(centers, moved)
     if history is not None:
         history.append(IterationRecord(centers.copy(), inertia))
-    return centers, labels, inertia, i + 1, converged
-
-
-# Rebuild the neighbour tables once centres may have come this fraction of
-# the typical gap between neighbouring centres nearer to each other.
-_REBUILD_DRIFT = 0.25
-
-
-def _typical_gap(neighbor_dist):
-    """Median distance from a centre to its nearest other centre (0 for k=1)."""
-    return float(np.median(neighbor_dist[:, 0])) if neighbor_dist.shape[1] else 0.0
-
-
-def center_neighbors(centers):
-    """For each centre, the other centres nearest first, and their distances.
-
-    Returns ``neighbors`` (n_clusters, n_clusters - 1) int32 and
-    ``neighbor_dist`` (n_clusters, n_clusters - 1) float64 (not squared), the
-    tables ``_kernels.assign_labels_pruned`` uses to skip distant centres.
-    """
-    n_clusters = centers.shape[0]
-    neighbors = np.empty((n_clusters, n_clusters - 1), dtype=np.int32)
-    neighbor_dist = np.empty((n_clusters, n_clusters - 1), dtype=np.float64)
-    _kernels.center_neighbors(centers, neighbors, neighbor_dist)
-    return neighbors, neighbor_dist
+    return centers, assigner.labels, inertia, i + 1, converged

@@ -82,6 +82,65 @@ def kmeans_plusplus(X, n_clusters, sample_weight, rng):
     return centers
 
 
+class Assigner:
+    """The assignment with Hamerly's bounds (``_lloyd.Assigner``), in NumPy.
+
+    Keeps, for every row, its label and a lower bound ``lower`` on its
+    distance (not squared) to every centre but its own. Call ``assign`` with
+    the centres and how far each moved since the last call. A row is not
+    searched when its distance ``u`` to its own centre ``a`` is below the
+    larger of two bounds, either of which proves that no other centre is
+    nearer:
+
+    - half the distance from ``a`` to the nearest other centre (if another
+      centre were nearer than ``u``, it would be within ``2u`` of ``a``);
+    - ``lower``, lowered first by the farthest any other centre moved (a
+      centre moving by ``p`` comes at most ``p`` nearer to any row).
+
+    Searched rows get the exact nearest centre and, as ``lower``, their
+    exact distance to the second nearest. ``searched`` shows which rows the
+    last call searched.
+    """
+
+    def __init__(self, X, sample_weight, n_clusters):
+        self.X, self.sample_weight = X, sample_weight
+        self.labels = np.full(len(X), -1)
+        self.lower = np.zeros(len(X))
+        self.searched = np.ones(len(X), dtype=bool)
+
+    def assign(self, centers, moved):
+        """Returns ``(inertia, n_changed)``; updates labels and bounds."""
+        X, own = self.X, self.labels
+        known = own >= 0
+        # The farthest move of a centre other than each row's own.
+        order = np.argsort(-moved, kind="stable")
+        second_move = moved[order[1]] if len(moved) > 1 else 0.0
+        decay = np.where(own == order[0], second_move, moved[order[0]])
+        self.lower = np.where(known, self.lower - decay, self.lower)
+
+        gaps = np.sqrt(((centers[:, None, :].astype(np.float64) - centers[None]) ** 2)
+                       .sum(axis=2))
+        np.fill_diagonal(gaps, np.inf)
+        half_gap = 0.5 * gaps.min(axis=1)
+        d_own = ((X - centers[np.maximum(own, 0)]) ** 2).sum(axis=1)
+        bound = np.maximum(half_gap[np.maximum(own, 0)], self.lower) * (1 - 1e-5)
+        skip = known & (bound > 0) & (d_own.astype(np.float64) < bound * bound)
+        self.searched = ~skip
+
+        d2 = ((X[:, np.newaxis, :] - centers[np.newaxis, :, :]) ** 2).sum(axis=2)
+        rows = np.flatnonzero(self.searched)
+        nearest = d2[rows].argmin(axis=1)  # the lowest index wins a tie
+        n_changed = int((nearest != own[rows]).sum())
+        self.labels = own.copy()
+        self.labels[rows] = nearest
+        self.distances = d_own
+        self.distances[rows] = d2[rows, nearest]
+        d2[rows, nearest] = np.inf  # the second nearest is the lower bound
+        self.lower[rows] = np.sqrt(d2[rows].min(axis=1).astype(np.float64))
+        inertia = float(np.sum(self.sample_weight.astype(np.float64) * self.distances))
+        return inertia, n_changed
+
+
 def lloyd(X, sample_weight, centers, *, max_iter=300, tol=1e-4):
     """Lloyd's iterations from ``centers``.
 

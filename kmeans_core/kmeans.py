@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _kernels
 from ._lloyd import (
+    assign,
     kmeans_plusplus,
     lloyd,
     random_init,
@@ -284,10 +285,8 @@ default="k-means++"
 def _assign(X, sample_weight, centers):
     """Labels and inertia of validated ``X`` on ``centers``."""
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    distances = np.empty(X.shape[0], dtype=X.dtype)
-    inertia = _kernels.assign_labels(X, sample_weight, centers, labels, distances)
-    return labels, float(inertia)
+    labels, _, inertia = assign(X, sample_weight, centers)
+    return labels, inertia
 
 
 def _warn_if_fewer_clusters(labels, sample_weight, n_clusters):

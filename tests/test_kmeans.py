@@ -97,9 +97,17 @@ def test_empty_cluster_takes_the_farthest_point():
     assert_allclose(new, [[0.5, 0.0], [10.0, 0.0]])
     fast = np.empty_like(centers)
     labels32 = labels.astype(np.int32)
-    _kernels.update_centers(X, w, labels32, distances, centers, fast,
-                            np.empty((2, 2)), np.empty(2))
+    sums, weights = np.empty((2, 2)), np.empty(2)
+    _kernels.weighted_sums(X, w, labels32, sums, weights)
+    lower = np.ones(3)
+    _kernels.update_centers(X, w, labels32, distances, lower, sums, weights,
+                            centers, fast, np.empty(2))
     assert_array_equal(fast, new)
+    # The row changed cluster, its sums moved with it, and it is searched again.
+    assert labels32.tolist() == [0, 0, 1]
+    assert_array_equal(weights, [2.0, 1.0])
+    assert_array_equal(sums, [[1.0, 0.0], [10.0, 0.0]])
+    assert lower[2] == 0.0
     km = KMeans(n_clusters=2, init=centers).fit(X)
     assert_allclose(km.cluster_centers_, [[0.5, 0.0], [10.0, 0.0]])
 
@@ -131,43 +139,52 @@ def test_assignment_kernel_matches_reference(dtype):
     assert inertia == pytest.approx(ref_inertia, rel=1e-6)
 
 
-@pytest.mark.parametrize("stale_tables", [False, True])
-def test_pruned_assignment_gives_the_same_labels_as_a_full_search(stale_tables):
-    # Run several Lloyd steps keeping Hamerly's bounds; at every step the
-    # pruned kernel must agree exactly with the plain one, while skipping rows.
-    # With stale_tables the neighbour tables of the first step are kept, and
-    # the drift since then is passed instead.
+@pytest.mark.parametrize("n_features", [3, 2])
+def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features):
+    # Run Lloyd steps keeping Hamerly's bounds; at every step the pruned
+    # assignment must agree exactly with the plain one and with the NumPy
+    # reference, its lower bounds must hold, and it must skip rows.
     X = blobs(n_samples=5000, n_centers=12, seed=21, dtype=np.float32)
+    X = np.ascontiguousarray(X[:, :n_features])
     w = np.ones(len(X), np.float32)
     centers = X[:12].copy()
-    labels = np.full(len(X), -1, np.int32)
-    lower = np.zeros(len(X))
-    dist = np.empty(len(X), np.float32)
-    plain_labels, plain_dist = np.empty_like(labels), np.empty_like(dist)
+    assigner = _lloyd.Assigner(X, w, 12)
+    ref = _reference.Assigner(X, w, 12)
+    plain_labels, plain_dist = np.empty(len(X), np.int32), np.empty(len(X), np.float32)
     new = np.empty_like(centers)
     moved = np.zeros(12)
-    travelled = np.zeros(12)
-    tables = _lloyd.center_neighbors(centers)
-    for _ in range(8):
-        if not stale_tables:
-            tables, travelled[:] = _lloyd.center_neighbors(centers), 0.0
-        inertia = _kernels.assign_labels_pruned(
-            X, w, centers, *tables, 2 * travelled.max(), moved, labels, dist, lower)
+    sums, weights = np.zeros((12, n_features)), np.zeros(12)
+    n_skipped = 0
+    for step in range(8):
+        inertia, n_changed = assigner.assign(centers, moved)
+        ref_inertia, ref_changed = ref.assign(centers, moved)
         plain = _kernels.assign_labels(X, w, centers, plain_labels, plain_dist)
-        assert_array_equal(labels, plain_labels)
-        assert_array_equal(dist, plain_dist)
+        assert_array_equal(assigner.labels, plain_labels)
+        assert_array_equal(assigner.distances, plain_dist)
         assert inertia == plain
-        used = centers.copy()
-        _kernels.update_centers(X, w, labels, dist, centers, new, np.empty((12, 3)),
-                                np.empty(12))
-        moved = np.sqrt(((new.astype(np.float64) - centers) ** 2).sum(axis=1))
-        travelled += moved
+        assert_array_equal(ref.labels, plain_labels)
+        assert ref_changed == n_changed
+        assert_array_equal(ref.lower, assigner.lower)
+        assert_array_equal(ref.distances, assigner.distances)
+        assert ref_inertia == pytest.approx(inertia, rel=1e-9)
+        n_skipped += int((~ref.searched).sum()) if step else 0
+        # The lower bounds hold for these centres.
+        d2 = ((X[:, None, :].astype(np.float64) - centers[None]) ** 2).sum(axis=2)
+        d2[np.arange(len(X)), assigner.labels] = np.inf
+        assert (assigner.lower <= np.sqrt(d2.min(axis=1)) * (1 + 1e-6)).all()
+        # The incremental sums equal sums from scratch.
+        _kernels.apply_label_changes(X, w, assigner.labels, assigner.changed,
+                                     assigner.old_labels, assigner.chunk_changed,
+                                     sums, weights)
+        full_sums, full_weights = np.empty_like(sums), np.empty_like(weights)
+        _kernels.weighted_sums(X, w, assigner.labels, full_sums, full_weights)
+        assert_allclose(sums, full_sums, rtol=1e-9)
+        assert_array_equal(weights, full_weights)
+        _kernels.update_centers(X, w, assigner.labels, assigner.distances,
+                                assigner.lower, sums, weights, centers, new, moved)
         centers, new = new, centers
-    assert travelled.max() > 0  # the centres did move
-    # The lower bounds hold for the centres of the last assignment.
-    d2 = ((X[:, None, :].astype(np.float64) - used[None]) ** 2).sum(axis=2)
-    d2[np.arange(len(X)), labels] = np.inf
-    assert (lower <= np.sqrt(d2.min(axis=1)) + 1e-6).all()
+    assert moved.max() > 0  # the centres did move
+    assert n_skipped > 0.5 * 7 * len(X)  # and most rows were not searched
 
 
 def test_update_kernel_matches_reference():
@@ -177,9 +194,14 @@ def test_update_kernel_matches_reference():
     labels, dist, _ = _reference.assign_labels(X, w, centers)
     ref_centers, ref_shift = _reference.update_centers(X, w, labels, dist, centers)
     new = np.empty_like(centers)
-    shift = _kernels.update_centers(X, w, labels.astype(np.int32), dist, centers, new,
-                                    np.empty((6, 3)), np.empty(6))
+    labels = labels.astype(np.int32)
+    sums, weights = np.empty((6, 3)), np.empty(6)
+    _kernels.weighted_sums(X, w, labels, sums, weights)
+    moved = np.empty(6)
+    shift = _kernels.update_centers(X, w, labels, dist, np.zeros(len(X)), sums,
+                                    weights, centers, new, moved)
     assert_allclose(new, ref_centers, rtol=1e-12)
+    assert_allclose(moved, np.sqrt(((new - centers) ** 2).sum(axis=1)), rtol=1e-12)
     assert shift == pytest.approx(ref_shift, rel=1e-9)
 
 

@@ -1,0 +1,63 @@
+"""Running a chunked kernel on several threads.
+
+The kernels in ``_kernels.py`` are serial and release the GIL; a kernel that
+works on the chunks ``chunk_lo`` to ``chunk_hi`` of its rows is run here on
+contiguous ranges of chunks, one range per thread. Every chunk writes only
+its own rows and slots, so the result does not depend on the number of
+threads. The number of threads is numba's (``numba.set_num_threads``).
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+
+_pool = None
+_pool_size = 0
+
+
+def n_threads():
+    """The number of threads numba is allowed to use."""
+    try:
+        return numba.get_num_threads()
+    except Exception:  # pragma: no cover - no threading layer
+        return 1
+
+
+def _executor(size):
+    global _pool, _pool_size
+    if _pool is None or _pool_size < size:
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+        _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="kmeans")
+        _pool_size = size
+    return _pool
+
+
+def _forget_pool():
+    """A forked child has none of its parent's threads: start afresh."""
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def run_chunks(kernel, n_chunks, *args, min_chunks_per_thread=2):
+    """``kernel(*args, chunk_lo, chunk_hi)`` over all ``n_chunks`` chunks.
+
+    The chunks are split into one contiguous range per thread (fewer threads
+    when there are fewer than ``min_chunks_per_thread`` chunks each); the
+    calling thread runs the first range.
+    """
+    threads = min(n_threads(), n_chunks // min_chunks_per_thread)
+    if threads <= 1:
+        kernel(*args, 0, n_chunks)
+        return
+    bounds = [n_chunks * t // threads for t in range(threads + 1)]
+    pool = _executor(threads - 1)
+    futures = [pool.submit(kernel, *args, bounds[t], bounds[t + 1])
+               for t in range(1, threads)]
+    kernel(*args, bounds[0], bounds[1])
+    for future in futures:
+        future.result()
