@@ -110,29 +110,41 @@ def _keep_two(d, j, r, best, second, arg):
 
 
 @njit(cache=True, nogil=True)
-def assign_chunks(X, sample_weight, centers_t, half_gap, moved, prune, labels,
-                  distances, lower, changed, old_labels, chunk_changed,
+def assign_chunks(X, sample_weight, centers_t, half_gap, near_move, far_gap, prune,
+                  labels, distances, lower, changed, old_labels, chunk_changed,
                   chunk_inertia, chunk_lo, chunk_hi):
     """Label the rows of chunks ``chunk_lo`` to ``chunk_hi`` with their nearest centre.
 
-    With ``prune``, a row keeps its label without a search when Hamerly's
-    test (2010) holds: its distance ``u`` to its own centre ``a`` is below
-    the larger of half the distance from ``a`` to the nearest other centre
-    and the row's lower bound on the distance to every other centre
-    (``lower``, first lowered by the farthest move of those centres). The
-    test keeps a relative safety margin far above float32 rounding, and a
-    search is exact, so the labels are exactly those of a full search; only
-    the work differs. The distance to the own centre is always recomputed,
-    so ``distances`` and the inertia are exact. Rows with label -1, and every
-    row without ``prune``, are searched.
+    With ``prune``, a row keeps its label without a search when its distance
+    ``u`` to its own centre ``a`` is below either of two bounds (Hamerly
+    2010), each of which proves that no other centre is nearer:
+
+    - half the distance from ``a`` to the nearest other centre;
+    - the row's lower bound on the distance to every other centre
+      (``lower``). It is first brought up to date: the near centres of ``a``
+      (its ``n_near`` nearest, see ``center_bounds``) came at most
+      ``near_move[a]`` nearer, and every other centre is at least
+      ``far_gap[a] - u`` away (triangle inequality), so
+      ``lower = min(lower - near_move[a], far_gap[a] - u)``. Only the moves
+      of nearby centres loosen a row's bound, not the farthest move of all.
+
+    The tests keep a relative safety margin far above float32 rounding, and
+    a search is exact, so the labels are exactly those of a full search; only
+    the work differs. A searched row gets its exact distance to the second
+    nearest centre as ``lower``. The distance to the own centre is always
+    computed (3 subtractions for a colour: cheaper than keeping an upper
+    bound, measured), so ``distances`` and the inertia are exact. Rows with
+    label -1, and every row without ``prune``, are searched.
 
     X              IN    (n_samples, n_features) float32/float64
     sample_weight  IN    (n_samples,) same dtype as X
     centers_t      IN    (n_features, n_clusters) same dtype, centres transposed
     half_gap       IN    (n_clusters,) float64, half the distance (not squared)
                          from each centre to its nearest other centre
-    moved          IN    (n_clusters,) float64, how far each centre moved since
-                         the last call (zeros the first time)
+    near_move      IN    (n_clusters,) float64, the farthest move of a near
+                         centre since the last call (zeros the first time)
+    far_gap        IN    (n_clusters,) float64, the distance to the nearest
+                         centre that is not near
     prune          IN    bool
     labels         INOUT (n_samples,) int32; -1 where not yet known
     distances      OUT   (n_samples,) same dtype as X, squared distance to the
@@ -148,16 +160,6 @@ def assign_chunks(X, sample_weight, centers_t, half_gap, moved, prune, labels,
     n_samples, n_features = X.shape
     n_clusters = centers_t.shape[1]
     size = chunk_rows(n_samples)
-    # The two farthest moves: a row's other centres came at most the farthest
-    # move of a centre not its own nearer.
-    farthest = 0
-    for j in range(1, n_clusters):
-        if moved[j] > moved[farthest]:
-            farthest = j
-    second_move = 0.0
-    for j in range(n_clusters):
-        if j != farthest:
-            second_move = max(second_move, moved[j])
     rows = np.empty(BLOCK, dtype=np.int64)
     xb = np.empty((n_features, BLOCK), dtype=X.dtype)
     dist = np.empty(BLOCK, dtype=X.dtype)
@@ -174,15 +176,14 @@ def assign_chunks(X, sample_weight, centers_t, half_gap, moved, prune, labels,
             if i < end:
                 own = labels[i]
                 if prune and own >= 0:
-                    lower[i] -= second_move if own == farthest else moved[farthest]
                     diff = X[i, 0] - centers_t[0, own]
                     d_own = diff * diff
                     for f in range(1, n_features):
                         diff = X[i, f] - centers_t[f, own]
                         d_own += diff * diff
-                    bound = max(half_gap[own], lower[i]) * (1.0 - _PRUNE_MARGIN)
-                    # u < bound, compared squared (bound > 0): no square root.
-                    if bound > 0.0 and np.float64(d_own) < bound * bound:
+                    u = np.sqrt(np.float64(d_own))
+                    lower[i] = min(lower[i] - near_move[own], far_gap[own] - u)
+                    if u < max(half_gap[own], lower[i]) * (1.0 - _PRUNE_MARGIN):
                         distances[i] = d_own
                         inertia += sample_weight[i] * d_own
                         continue
@@ -231,10 +232,11 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     changed = np.empty(n_samples, dtype=np.int64)
     old_labels = np.empty(n_samples, dtype=np.int32)
     lower = np.empty(n_samples, dtype=np.float64)
+    zeros = np.zeros(n_clusters)
     labels[:] = -1
-    assign_chunks(X, sample_weight, np.ascontiguousarray(centers.T),
-                  np.zeros(n_clusters), np.zeros(n_clusters), False, labels,
-                  distances, lower, changed, old_labels, chunk_changed,
+    assign_chunks(X, sample_weight, np.ascontiguousarray(centers.T), zeros, zeros,
+                  zeros, False, labels, distances, lower, changed, old_labels,
+                  chunk_changed,
                   chunk_inertia, 0, n_chunks)
     return chunk_inertia.sum()
 
@@ -308,7 +310,7 @@ def update_centers(X, sample_weight, labels, distances, lower, sums,
     sample_weight       IN    (n_samples,)
     labels              INOUT (n_samples,) int32
     distances           IN    (n_samples,), from the assignment
-    lower               INOUT (n_samples,) float64
+    lower               INOUT (n_samples,) float64, the assignment's bounds
     sums                INOUT (n_clusters, n_features) float64, of the labels
     weight_in_clusters  INOUT (n_clusters,) float64
     centers_old         IN    (n_clusters, n_features)
@@ -361,24 +363,57 @@ def update_centers(X, sample_weight, labels, distances, lower, sums,
 
 
 @njit(cache=True, nogil=True)
-def center_half_gaps(centers, half_gap):
-    """Half the distance from each centre to its nearest other centre.
+def center_bounds(centers, moved, n_near, half_gap, near_move, far_gap):
+    """What the pruning test of ``assign_chunks`` needs to know of the centres.
 
-    centers   IN  (n_clusters, n_features)
-    half_gap  OUT (n_clusters,) float64, not squared (inf when k = 1)
+    The near centres of a centre ``a`` are the ``n_near`` other centres
+    nearest to it (all others when ``n_near >= n_clusters - 1``; the lowest
+    index first on a tie).
+
+    centers    IN  (n_clusters, n_features)
+    moved      IN  (n_clusters,) float64, how far each centre moved last
+    n_near     IN  int >= 1
+    half_gap   OUT (n_clusters,) float64, half the distance (not squared) to
+                   the nearest other centre (inf when k = 1)
+    near_move  OUT (n_clusters,) float64, the farthest move of a near centre
+    far_gap    OUT (n_clusters,) float64, the distance to the nearest centre
+                   that is not near (inf when all are near)
     """
     n_clusters, n_features = centers.shape
-    nearest = np.full(n_clusters, np.inf)
+    n_near = min(n_near, n_clusters - 1)
+    centers_t = np.ascontiguousarray(centers.T).astype(np.float64)
+    d = np.empty(n_clusters)
+    # The n_near + 1 nearest others of one centre, nearest first.
+    nearest_d = np.empty(n_near + 1)
+    nearest_j = np.empty(n_near + 1, dtype=np.int64)
     for a in range(n_clusters):
-        for j in range(a + 1, n_clusters):
-            d = 0.0
-            for f in range(n_features):
-                diff = np.float64(centers[a, f]) - np.float64(centers[j, f])
-                d += diff * diff
-            nearest[a] = min(nearest[a], d)
-            nearest[j] = min(nearest[j], d)
-    for a in range(n_clusters):
-        half_gap[a] = 0.5 * np.sqrt(nearest[a])
+        d[:] = 0.0
+        for f in range(n_features):
+            c = centers_t[f, a]
+            for j in range(n_clusters):
+                diff = c - centers_t[f, j]
+                d[j] += diff * diff
+        d[a] = np.inf  # a centre is not its own neighbour
+        nearest_d[:] = np.inf
+        nearest_j[:] = -1
+        for j in range(n_clusters):
+            dj = d[j]
+            if dj >= nearest_d[n_near]:
+                continue
+            m = n_near  # insert j in order, dropping the last
+            while m > 0 and nearest_d[m - 1] > dj:
+                nearest_d[m] = nearest_d[m - 1]
+                nearest_j[m] = nearest_j[m - 1]
+                m -= 1
+            nearest_d[m] = dj
+            nearest_j[m] = j
+        half_gap[a] = 0.5 * np.sqrt(nearest_d[0])
+        far_gap[a] = np.sqrt(nearest_d[n_near])
+        move = 0.0
+        for m in range(n_near):
+            if nearest_j[m] >= 0:
+                move = max(move, moved[nearest_j[m]])
+        near_move[a] = move
 
 
 @njit(cache=True, nogil=True)

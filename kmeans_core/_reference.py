@@ -88,22 +88,22 @@ class Assigner:
     Keeps, for every row, its label and a lower bound ``lower`` on its
     distance (not squared) to every centre but its own. Call ``assign`` with
     the centres and how far each moved since the last call. A row is not
-    searched when its distance ``u`` to its own centre ``a`` is below the
-    larger of two bounds, either of which proves that no other centre is
-    nearer:
+    searched when its distance ``u`` to its own centre ``a`` is below either
+    of two bounds, each of which proves that no other centre is nearer:
 
     - half the distance from ``a`` to the nearest other centre (if another
       centre were nearer than ``u``, it would be within ``2u`` of ``a``);
-    - ``lower``, lowered first by the farthest any other centre moved (a
-      centre moving by ``p`` comes at most ``p`` nearer to any row).
+    - ``lower``, first brought up to date: the ``n_near`` centres nearest to
+      ``a`` came at most as much nearer as the farthest of them moved, and
+      every other centre ``j`` is at least ``|c_j - c_a| - u`` away.
 
     Searched rows get the exact nearest centre and, as ``lower``, their
     exact distance to the second nearest. ``searched`` shows which rows the
     last call searched.
     """
 
-    def __init__(self, X, sample_weight, n_clusters):
-        self.X, self.sample_weight = X, sample_weight
+    def __init__(self, X, sample_weight, n_clusters, n_near=16):
+        self.X, self.sample_weight, self.n_near = X, sample_weight, n_near
         self.labels = np.full(len(X), -1)
         self.lower = np.zeros(len(X))
         self.searched = np.ones(len(X), dtype=bool)
@@ -112,19 +112,25 @@ class Assigner:
         """Returns ``(inertia, n_changed)``; updates labels and bounds."""
         X, own = self.X, self.labels
         known = own >= 0
-        # The farthest move of a centre other than each row's own.
-        order = np.argsort(-moved, kind="stable")
-        second_move = moved[order[1]] if len(moved) > 1 else 0.0
-        decay = np.where(own == order[0], second_move, moved[order[0]])
-        self.lower = np.where(known, self.lower - decay, self.lower)
-
+        a = np.maximum(own, 0)
+        n_clusters = len(centers)
         gaps = np.sqrt(((centers[:, None, :].astype(np.float64) - centers[None]) ** 2)
                        .sum(axis=2))
         np.fill_diagonal(gaps, np.inf)
-        half_gap = 0.5 * gaps.min(axis=1)
-        d_own = ((X - centers[np.maximum(own, 0)]) ** 2).sum(axis=1)
-        bound = np.maximum(half_gap[np.maximum(own, 0)], self.lower) * (1 - 1e-5)
-        skip = known & (bound > 0) & (d_own.astype(np.float64) < bound * bound)
+        order = np.argsort(gaps, axis=1, kind="stable")[:, :n_clusters - 1]
+        sorted_gaps = np.take_along_axis(gaps, order, axis=1)
+        n_near = min(self.n_near, n_clusters - 1)
+        half_gap = 0.5 * sorted_gaps[:, 0] if n_clusters > 1 else np.full(1, np.inf)
+        near_move = moved[order[:, :n_near]].max(axis=1, initial=0.0)
+        far_gap = (sorted_gaps[:, n_near] if n_near < n_clusters - 1
+                   else np.full(n_clusters, np.inf))
+
+        d_own = ((X - centers[a]) ** 2).sum(axis=1)
+        u = np.sqrt(d_own.astype(np.float64))
+        lower = np.minimum(self.lower - near_move[a], far_gap[a] - u)
+        self.lower = np.where(known, lower, self.lower)
+        bound = np.maximum(half_gap[a], self.lower) * (1 - 1e-5)
+        skip = known & (u < bound)
         self.searched = ~skip
 
         d2 = ((X[:, np.newaxis, :] - centers[np.newaxis, :, :]) ** 2).sum(axis=2)

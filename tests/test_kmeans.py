@@ -139,21 +139,23 @@ def test_assignment_kernel_matches_reference(dtype):
     assert inertia == pytest.approx(ref_inertia, rel=1e-6)
 
 
-@pytest.mark.parametrize("n_features", [3, 2])
-def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features):
+@pytest.mark.parametrize("n_features, n_clusters", [(3, 12), (2, 12), (3, 40)])
+def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features,
+                                                                  n_clusters):
     # Run Lloyd steps keeping Hamerly's bounds; at every step the pruned
     # assignment must agree exactly with the plain one and with the NumPy
     # reference, its lower bounds must hold, and it must skip rows.
+    # With 40 centres, 16 are near each centre: both bounds are at work.
     X = blobs(n_samples=5000, n_centers=12, seed=21, dtype=np.float32)
     X = np.ascontiguousarray(X[:, :n_features])
     w = np.ones(len(X), np.float32)
-    centers = X[:12].copy()
-    assigner = _lloyd.Assigner(X, w, 12)
-    ref = _reference.Assigner(X, w, 12)
+    centers = X[:n_clusters].copy()
+    assigner = _lloyd.Assigner(X, w, n_clusters)
+    ref = _reference.Assigner(X, w, n_clusters, n_near=_lloyd.N_NEAR)
     plain_labels, plain_dist = np.empty(len(X), np.int32), np.empty(len(X), np.float32)
     new = np.empty_like(centers)
-    moved = np.zeros(12)
-    sums, weights = np.zeros((12, n_features)), np.zeros(12)
+    moved = np.zeros(n_clusters)
+    sums, weights = np.zeros((n_clusters, n_features)), np.zeros(n_clusters)
     n_skipped = 0
     for step in range(8):
         inertia, n_changed = assigner.assign(centers, moved)
