@@ -363,6 +363,33 @@ def update_centers(X, sample_weight, labels, distances, lower, sums,
 
 
 @njit(cache=True, nogil=True)
+def mean_variance(X, sample_weight):
+    """Mean over features of the weighted variance of ``X``, float64.
+
+    Two passes (mean, then squared deviations), in float64.
+
+    X              IN (n_samples, n_features)
+    sample_weight  IN (n_samples,), not all zero
+    """
+    n_samples, n_features = X.shape
+    mean = np.zeros(n_features)
+    total = 0.0
+    for i in range(n_samples):
+        w = np.float64(sample_weight[i])
+        total += w
+        for f in range(n_features):
+            mean[f] += w * X[i, f]
+    mean /= total
+    variance = 0.0
+    for i in range(n_samples):
+        w = np.float64(sample_weight[i])
+        for f in range(n_features):
+            diff = np.float64(X[i, f]) - mean[f]
+            variance += w * diff * diff
+    return variance / total / n_features
+
+
+@njit(cache=True, nogil=True)
 def center_bounds(centers, moved, n_near, half_gap, near_move, far_gap):
     """What the pruning test of ``assign_chunks`` needs to know of the centres.
 

@@ -31,10 +31,7 @@ def scaled_tolerance(X, sample_weight, tol):
     """``tol`` x the mean over features of the weighted variance of ``X``."""
     if tol == 0:
         return 0.0
-    w = sample_weight.astype(np.float64)
-    mean = np.average(X, axis=0, weights=w)
-    variance = np.average((X - mean) ** 2, axis=0, weights=w)
-    return float(tol * variance.mean())
+    return float(tol * _kernels.mean_variance(X, sample_weight))
 
 
 def kmeans_plusplus(X, n_clusters, sample_weight, rng, *, start=None):

@@ -86,6 +86,16 @@ def test_tol_compares_summed_squared_shift_with_scaled_variance():
     assert km.n_iter_ == len(history) - 1
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scaled_tolerance_is_tol_times_mean_weighted_variance(dtype):
+    X = blobs(n_samples=1000, seed=3, dtype=dtype)
+    w = np.random.default_rng(3).integers(0, 5, len(X)).astype(dtype)
+    repeated = np.repeat(X.astype(np.float64), w.astype(int), axis=0)
+    expected = 1e-4 * repeated.var(axis=0).mean()
+    assert _lloyd.scaled_tolerance(X, w, 1e-4) == pytest.approx(expected, rel=1e-9)
+    assert _lloyd.scaled_tolerance(X, w, 0) == 0.0
+
+
 def test_empty_cluster_takes_the_farthest_point():
     X = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
     # The second centre is far from everything: its cluster is empty.
