@@ -511,3 +511,50 @@ def squared_distances(X, centers, out):
                 diff = X[i, f] - centers[j, f]
                 d += diff * diff
             out[i, j] = d
+
+
+@njit(cache=True, nogil=True)
+def unique_rows(bits, first, inverse):
+    """Distinct rows of ``X`` by their bits, in order of first appearance.
+
+    An open-addressing hash table of the rows' bit patterns (``X.view`` as
+    unsigned integers of the same width): one pass, no sort.
+
+    bits     IN  (n_samples, n_features) uint32 or uint64, the rows' bits
+    first    OUT (n_samples,) int64: ``first[:n_unique]`` is the first row of
+                 each distinct row
+    inverse  OUT (n_samples,) int64, index of each row's distinct row
+    returns  int, n_unique
+    """
+    n_samples, n_features = bits.shape
+    size = 1
+    while size < 2 * n_samples:
+        size *= 2
+    mask = size - 1
+    table = np.full(size, -1, dtype=np.int64)
+    n_unique = 0
+    for i in range(n_samples):
+        h = np.uint64(0x9E3779B97F4A7C15)
+        for f in range(n_features):
+            h = (h ^ np.uint64(bits[i, f])) * np.uint64(0xFF51AFD7ED558CCD)
+            h ^= h >> np.uint64(29)
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            u = table[slot]
+            if u < 0:
+                table[slot] = n_unique
+                first[n_unique] = i
+                inverse[i] = n_unique
+                n_unique += 1
+                break
+            same = True
+            row = first[u]
+            for f in range(n_features):
+                if bits[row, f] != bits[i, f]:
+                    same = False
+                    break
+            if same:
+                inverse[i] = u
+                break
+            slot = (slot + 1) & mask
+    return n_unique

@@ -7,6 +7,7 @@ import numpy as np
 from . import _kernels
 from ._lloyd import (
     assign,
+    collapse_duplicates,
     kmeans_plusplus,
     lloyd,
     random_init,
@@ -260,6 +261,10 @@ default="k-means++"
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         rng = check_random_state(self.random_state)
         tol = scaled_tolerance(X, sample_weight, self._tol)
+        # Repeated rows (a photo's pixels) become one weighted row each: the
+        # same objective on fewer rows; labels are mapped back below.
+        X, sample_weight, inverse = collapse_duplicates(X, sample_weight,
+                                                        self.n_clusters)
 
         best = None
         for _ in range(self._n_init):
@@ -270,7 +275,9 @@ default="k-means++"
             if best is None or run[2] < best[0][2]:
                 best = (run, history)
         (centers, labels, inertia, n_iter, converged), history = best
-
+        _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
+        if inverse is not None:
+            labels = labels[inverse]
         self.cluster_centers_ = centers
         self.labels_ = labels
         self.inertia_ = float(inertia)
@@ -278,7 +285,6 @@ default="k-means++"
         self.converged_ = bool(converged)
         if self.record_history:
             self.history_ = history
-        _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
         return self
 
 

@@ -305,6 +305,34 @@ def test_integer_weights_equal_repeated_rows():
     assert_array_equal(np.repeat(weighted.labels_, counts), repeated.labels_)
 
 
+def test_repeated_rows_are_collapsed_with_their_weights():
+    # 40,000 rows of 500 distinct points: fit works on the 500 points with
+    # their counts (the same objective), and the labels come back per row.
+    rng = np.random.default_rng(6)
+    points = blobs(n_samples=500, seed=6, dtype=np.float32)
+    rows = rng.integers(0, 500, 40_000)
+    X = points[rows]
+    init = points[:8].copy()
+    X_c, w_c, inverse = _lloyd.collapse_duplicates(X, np.ones(len(X), np.float32), 8)
+    assert len(X_c) == len(np.unique(rows)) and inverse is not None
+    assert_array_equal(X_c[inverse], X)
+    assert w_c.sum() == len(X)
+    km = KMeans(8, init=init).fit(X)
+    counts = np.bincount(rows, minlength=500).astype(np.float32)
+    ref = KMeans(8, init=init).fit(points, sample_weight=counts)
+    assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=1e-6)
+    assert km.n_iter_ == ref.n_iter_
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+    assert_array_equal(km.labels_, ref.labels_[rows])
+    # Mostly distinct rows, or too few of them, are left as they are.
+    assert _lloyd.collapse_duplicates(X[:1000], np.ones(1000, np.float32), 8)[2] is None
+    distinct = rng.random((20_000, 3)).astype(np.float32)
+    assert _lloyd.collapse_duplicates(distinct, np.ones(20_000, np.float32), 8)[2] is None
+    # Weights whose sums float32 would round are not collapsed.
+    w = np.full(len(X), 0.1, np.float32)
+    assert _lloyd.collapse_duplicates(X, w, 8)[2] is None
+
+
 def test_zero_weight_rows_do_not_move_centres():
     X = blobs(n_samples=300, seed=7)
     outliers = np.full((5, 3), 1000.0)
