@@ -38,6 +38,7 @@ def scaled_tolerance(X, sample_weight, tol):
 # fraction of them is distinct (finding them costs about 20 ns a row).
 _COLLAPSE_MIN_ROWS = 16384
 _COLLAPSE_MAX_DISTINCT = 0.8
+_COLLAPSE_PROBE_ROWS = 4096
 
 
 def collapse_duplicates(X, sample_weight, n_clusters):
@@ -56,6 +57,13 @@ def collapse_duplicates(X, sample_weight, n_clusters):
     if n_samples < _COLLAPSE_MIN_ROWS:
         return X, sample_weight, None
     bits = X.view(np.uint32 if X.dtype == np.float32 else np.uint64)
+    # A look at every n-th row first: rows already distinct (an image's
+    # distinct colours) are not hashed in full for nothing.
+    probe = np.ascontiguousarray(bits[:: n_samples // _COLLAPSE_PROBE_ROWS])
+    first = np.empty(len(probe), dtype=np.int64)
+    inverse = np.empty(len(probe), dtype=np.int64)
+    if _kernels.unique_rows(probe, first, inverse) == len(probe):
+        return X, sample_weight, None
     first = np.empty(n_samples, dtype=np.int64)
     inverse = np.empty(n_samples, dtype=np.int64)
     n_unique = _kernels.unique_rows(bits, first, inverse)
