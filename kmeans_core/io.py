@@ -33,8 +33,13 @@ Encoding (``encode_image``):
   the palette: 1 bit for up to 2 colours, 2 bits up to 4, 4 bits up to 16,
   8 bits otherwise. Palette entries are reordered (not changed): those that
   are not fully opaque first, so the ``tRNS`` chunk holding their alpha stays
-  short, then dark to light, which compresses better. zlib level 9 (Pillow's
-  ``optimize=True``). No metadata unless ``metadata`` is given.
+  short, then dark to light, which compresses better. zlib settings chosen
+  on measured sizes and times (``_zlib_options``): 1, 2 and 4-bit images with
+  the run-length strategy (smallest and fastest: china.jpg at 16 colours
+  62,854 bytes in 2 ms, against 66,469 bytes in 65 ms at level 9), 8-bit
+  images at level 9 up to 2 megapixels and level 6 beyond (a 12-megapixel
+  photo at 256 colours: 2.67 MB in 0.41 s instead of 2.60 MB in 1.19 s). No
+  metadata unless ``metadata`` is given.
 - "gif": a GIF. GIF has one fully transparent index and no partial alpha:
   palette entries with alpha < 128 all become that one transparent entry, and
   entries with alpha >= 128 become opaque. ``metadata`` is ignored.
@@ -43,6 +48,7 @@ Encoding (``encode_image``):
 import io as _io
 import os
 import struct
+import zlib
 import warnings
 from dataclasses import dataclass, field
 
@@ -308,6 +314,19 @@ def _bit_depth(n_entries):
     return 8
 
 
+# 8-bit PNGs of up to this many pixels are deflated at level 9, larger ones
+# at level 6 (see the module docstring for the figures).
+_LEVEL9_MAX_PIXELS = 2_000_000
+
+
+def _zlib_options(bits, n_pixels):
+    """Pillow's PNG ``compress_level`` and ``compress_type`` (zlib strategy)."""
+    if bits <= 4:
+        return {"compress_level": 9, "compress_type": zlib.Z_RLE}
+    level = 9 if n_pixels <= _LEVEL9_MAX_PIXELS else 6
+    return {"compress_level": level, "compress_type": zlib.Z_DEFAULT_STRATEGY}
+
+
 def encode_image(result, fmt="png", *, metadata=None):
     """Encode a quantized image as an indexed PNG or a GIF.
 
@@ -360,7 +379,8 @@ def encode_image(result, fmt="png", *, metadata=None):
     if fmt == "gif":
         return _encode_gif(palette, indices)
 
-    options = {"optimize": True, "bits": _bit_depth(palette.shape[0])}
+    bits = _bit_depth(palette.shape[0])
+    options = {"bits": bits, **_zlib_options(bits, indices.size)}
     # Palette order: entries with alpha < 255 first, so tRNS can stop after
     # the last of them; within each group, dark to light. Neighbouring
     # indices then have similar colours, which PNG's row filters and deflate
