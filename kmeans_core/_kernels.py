@@ -390,7 +390,7 @@ def mean_variance(X, sample_weight):
 
 
 @njit(cache=True, nogil=True)
-def center_bounds(centers, moved, n_near, half_gap, near_move, far_gap):
+def center_bounds(centers, moved, n_near, half_gap, near_move, far_gap, lo, hi):
     """What the pruning test of ``assign_chunks`` needs to know of the centres.
 
     The near centres of a centre ``a`` are the ``n_near`` other centres
@@ -405,6 +405,7 @@ def center_bounds(centers, moved, n_near, half_gap, near_move, far_gap):
     near_move  OUT (n_clusters,) float64, the farthest move of a near centre
     far_gap    OUT (n_clusters,) float64, the distance to the nearest centre
                    that is not near (inf when all are near)
+    lo, hi     IN  int, the centres to do: ``lo`` to ``hi`` (for threads)
     """
     n_clusters, n_features = centers.shape
     n_near = min(n_near, n_clusters - 1)
@@ -413,7 +414,7 @@ def center_bounds(centers, moved, n_near, half_gap, near_move, far_gap):
     # The n_near + 1 nearest others of one centre, nearest first.
     nearest_d = np.empty(n_near + 1)
     nearest_j = np.empty(n_near + 1, dtype=np.int64)
-    for a in range(n_clusters):
+    for a in range(lo, hi):
         d[:] = 0.0
         for f in range(n_features):
             c = centers_t[f, a]

@@ -212,8 +212,9 @@ class Assigner:
 
     def assign(self, centers, moved, prune=True):
         """Assign every row; returns ``(inertia, n_changed)``."""
-        _kernels.center_bounds(centers, moved, N_NEAR, self.half_gap,
-                               self.near_move, self.far_gap)
+        run_chunks(_kernels.center_bounds, len(centers), centers, moved, N_NEAR,
+                   self.half_gap, self.near_move, self.far_gap,
+                   min_chunks_per_thread=64)
         centers_t = np.ascontiguousarray(centers.T)
         run_chunks(
             _kernels.assign_chunks, self.n_chunks, self.X, self.sample_weight,
