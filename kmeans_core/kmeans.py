@@ -93,9 +93,12 @@ class _CentersMixin:
             )
         return X
 
-    def fit_predict(self, X, sample_weight=None):
-        """Fit, then return ``labels_``: ndarray of shape (n_samples,)."""
-        return self.fit(X, sample_weight).labels_
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return ``labels_``: ndarray of shape (n_samples,).
+
+        ``y`` is ignored (there for scikit-learn's pipelines).
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
 
     def predict(self, X):
         """Index of the nearest centre of each row: ndarray (n_samples,), int32."""
@@ -112,12 +115,15 @@ class _CentersMixin:
         _kernels.squared_distances(X, self.cluster_centers_, out)
         return np.sqrt(out, out=out)
 
-    def fit_transform(self, X, sample_weight=None):
-        """Fit, then return ``transform(X)``."""
-        return self.fit(X, sample_weight).transform(X)
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return ``transform(X)``; ``y`` is ignored."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
 
-    def score(self, X, sample_weight=None):
-        """Opposite of the inertia of ``X`` on the fitted centres (higher is better)."""
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of ``X`` on the fitted centres (higher is better).
+
+        ``y`` is ignored.
+        """
         X = self._check_test_data(X)
         return -_assign(X, sample_weight, self.cluster_centers_)[1]
 
@@ -239,7 +245,7 @@ default="k-means++"
             return kmeans_plusplus(X, self.n_clusters, sample_weight, rng)
         return random_init(X, self.n_clusters, sample_weight, rng)
 
-    def fit(self, X, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Compute the k-means clustering of ``X``.
 
         Parameters
@@ -247,6 +253,8 @@ default="k-means++"
         X : array-like of shape (n_samples, n_features)
             The rows to cluster. float32 and float64 are kept; other numbers
             become float64. Never modified.
+        y : ignored
+            Not used; there so that scikit-learn's pipelines can pass it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row; None gives every row weight 1.
 

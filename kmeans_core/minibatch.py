@@ -182,7 +182,7 @@ default="k-means++"
             self._init_size, rng, sampler,
         )
 
-    def fit(self, X, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Compute the clustering of ``X`` with mini-batches drawn from it.
 
         Parameters
@@ -190,6 +190,8 @@ default="k-means++"
         X : array-like of shape (n_samples, n_features)
             The rows to cluster. float32 and float64 are kept (float32 is
             faster); other numbers become float64. Never modified.
+        y : ignored
+            Not used; there so that scikit-learn's pipelines can pass it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row; None gives every row weight 1.
             Rows are drawn into batches in proportion to their weight.
@@ -235,7 +237,7 @@ default="k-means++"
         _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
         return self
 
-    def partial_fit(self, X, sample_weight=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Update the centres with one chunk of data, for streaming.
 
         The first call initialises the centres on (a sample of) this chunk,
@@ -250,6 +252,8 @@ default="k-means++"
         X : array-like of shape (n_samples, n_features)
             One chunk of rows. After the first call it is converted to the
             dtype of ``cluster_centers_``. Never modified.
+        y : ignored
+            Not used; there so that scikit-learn's pipelines can pass it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row; None gives every row weight 1.
 

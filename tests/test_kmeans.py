@@ -388,6 +388,20 @@ def test_import_does_not_load_sklearn_or_matplotlib():
     assert out.strip() == "[]"
 
 
+def test_y_is_ignored_as_in_scikit_learn():
+    # scikit-learn's pipelines call fit(X, y): y must not be taken as weights
+    # (labels 0 would then be rows of weight 0).
+    X = blobs(n_samples=300, seed=30)
+    y = np.arange(300) % 3
+    plain = KMeans(n_clusters=3, random_state=0).fit(X)
+    with_y = KMeans(n_clusters=3, random_state=0).fit(X, y)
+    assert_array_equal(with_y.cluster_centers_, plain.cluster_centers_)
+    assert_array_equal(KMeans(3, random_state=0).fit_predict(X, y), plain.labels_)
+    assert_array_equal(KMeans(3, random_state=0).fit_transform(X, y),
+                       plain.transform(X))
+    assert plain.score(X, y) == plain.score(X)
+
+
 # -- errors name the offending value ---------------------------------------------
 
 
