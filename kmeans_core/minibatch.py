@@ -5,6 +5,7 @@ import math
 import numbers
 
 from . import _minibatch
+from ._base import CentersMixin, assign, warn_if_fewer_clusters
 from ._lloyd import IterationRecord, scaled_tolerance
 from ._validation import (
     check_data,
@@ -13,10 +14,9 @@ from ._validation import (
     check_sample_weight,
     check_tol,
 )
-from .kmeans import _assign, _CentersMixin, _warn_if_fewer_clusters
 
 
-class MiniBatchKMeans(_CentersMixin):
+class MiniBatchKMeans(CentersMixin):
     """Mini-batch k-means: k-means on small random batches, for large data.
 
     Each step labels a batch of rows with the nearest centre and moves every
@@ -222,7 +222,7 @@ default="k-means++"
             reassignment_ratio=self.reassignment_ratio, rng=rng, sampler=sampler,
             history=history, n_rows=n_rows,
         )
-        labels, inertia = _assign(X, sample_weight, state.centers)
+        labels, inertia = assign(X, sample_weight, state.centers)
 
         self._state, self._rng = state, rng
         self.cluster_centers_ = state.centers.copy()
@@ -234,7 +234,7 @@ default="k-means++"
         if self.record_history:
             history.append(IterationRecord(state.centers.copy(), inertia))
             self.history_ = history
-        _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
+        warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -283,7 +283,7 @@ default="k-means++"
         )
         state = self._state
         self.cluster_centers_ = state.centers.copy()
-        self.labels_, self.inertia_ = _assign(X, sample_weight, state.centers)
+        self.labels_, self.inertia_ = assign(X, sample_weight, state.centers)
         self.n_steps_ = state.n_steps
         self.n_iter_ += 1
         return self
