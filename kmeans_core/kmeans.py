@@ -1,8 +1,8 @@
 """The public ``KMeans`` estimator: validates input, then runs the drivers."""
 
 from ._base import (
-    CentersMixin,
     ConvergenceWarning,
+    KMeansBase,
     NotFittedError,
     warn_if_fewer_clusters,
 )
@@ -14,7 +14,6 @@ from ._lloyd import (
     scaled_tolerance,
 )
 from ._validation import (
-    check_data,
     check_int,
     check_random_state,
     check_sample_weight,
@@ -24,7 +23,7 @@ from ._validation import (
 __all__ = ["ConvergenceWarning", "KMeans", "NotFittedError"]
 
 
-class KMeans(CentersMixin):
+class KMeans(KMeansBase):
     """K-means clustering with Lloyd's algorithm, accelerated with numba.
 
     Parameters
@@ -79,6 +78,11 @@ default="k-means++"
     converged_ : bool
         Whether the kept run stopped by the convergence threshold rather than
         by ``max_iter``.
+    n_features_in_ : int
+        Number of features (columns) of the ``X`` of ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Only when ``X`` had string column names (a pandas or polars data
+        frame): those names. New data must then have the same.
     history_ : list of IterationRecord
         Only with ``record_history=True``: ``n_iter_ + 1`` records of
         ``(centers, inertia)``: the initial centres, then the centres after
@@ -112,13 +116,6 @@ default="k-means++"
         self.random_state = random_state
         self.record_history = record_history
         self.init_size = init_size
-
-    def __repr__(self):
-        init = self.init if isinstance(self.init, str) else "array"
-        return (f"KMeans(n_clusters={self.n_clusters}, init={init!r}, "
-                f"n_init={self.n_init!r}, max_iter={self.max_iter}, "
-                f"tol={self.tol}, random_state={self.random_state!r}, "
-                f"init_size={self.init_size!r})")
 
     # -- checks --------------------------------------------------------------
 
@@ -158,7 +155,7 @@ default="k-means++"
         -------
         self : KMeans
         """
-        X = check_data(X)
+        X = self._check_fit_data(X)
         self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         rng = check_random_state(self.random_state)

@@ -5,10 +5,9 @@ import math
 import numbers
 
 from . import _minibatch
-from ._base import CentersMixin, assign, warn_if_fewer_clusters
+from ._base import KMeansBase, assign, warn_if_fewer_clusters
 from ._lloyd import IterationRecord, scaled_tolerance
 from ._validation import (
-    check_data,
     check_int,
     check_random_state,
     check_sample_weight,
@@ -16,7 +15,7 @@ from ._validation import (
 )
 
 
-class MiniBatchKMeans(CentersMixin):
+class MiniBatchKMeans(KMeansBase):
     """Mini-batch k-means: k-means on small random batches, for large data.
 
     Each step labels a batch of rows with the nearest centre and moves every
@@ -94,6 +93,11 @@ default="k-means++"
         Number of mini-batch steps.
     converged_ : bool
         ``fit`` only: whether a stopping rule fired before ``max_iter``.
+    n_features_in_ : int
+        Number of features (columns) of the ``X`` of ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Only when ``X`` had string column names (a pandas or polars data
+        frame): those names. New data must then have the same.
     history_ : list of IterationRecord
         Only with ``record_history=True``: one ``(centers, inertia)`` per step
         with the centres before the step and the inertia of its batch scaled
@@ -138,12 +142,6 @@ default="k-means++"
         self.init_size = init_size
         self.random_state = random_state
         self.record_history = record_history
-
-    def __repr__(self):
-        init = self.init if isinstance(self.init, str) else "array"
-        return (f"MiniBatchKMeans(n_clusters={self.n_clusters}, init={init!r}, "
-                f"batch_size={self.batch_size}, max_iter={self.max_iter}, "
-                f"random_state={self.random_state!r})")
 
     # -- checks --------------------------------------------------------------
 
@@ -200,7 +198,7 @@ default="k-means++"
         -------
         self : MiniBatchKMeans
         """
-        X = check_data(X)
+        X = self._check_fit_data(X)
         self._check_params(X)
         n_samples = X.shape[0]
         sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
@@ -263,7 +261,7 @@ default="k-means++"
         """
         first = not hasattr(self, "_state")
         if first:
-            X = check_data(X)
+            X = self._check_fit_data(X)
             self._check_params(X)
         else:
             X = self._check_test_data(X)

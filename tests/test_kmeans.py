@@ -414,7 +414,7 @@ X_OK = np.arange(20, dtype=np.float64).reshape(10, 2)
     ({"n_clusters": 2.5}, X_OK, None, "n_clusters=2.5 must be an integer"),
     ({"n_clusters": 2}, X_OK.ravel(), None, r"must be 2-D .* ndim=1"),
     ({"n_clusters": 2}, X_OK[None], None, "ndim=3"),
-    ({"n_clusters": 2}, np.empty((0, 3)), None, r"X is empty: shape \(0, 3\)"),
+    ({"n_clusters": 2}, np.empty((0, 3)), None, r"X is empty: 0 sample\(s\) \(shape=\(0, 3\)\)"),
     ({"n_clusters": 2}, np.where(X_OK == 7, np.nan, X_OK), None, "NaN or infinity .*row 3"),
     ({"n_clusters": 2}, np.where(X_OK == 0, np.inf, X_OK), None, "NaN or infinity .*row 0"),
     ({"n_clusters": 2, "init": "kmeans"}, X_OK, None, "init='kmeans' is not"),
@@ -438,7 +438,7 @@ def test_predict_checks_fitted_and_features():
     with pytest.raises(NotFittedError, match="not fitted yet"):
         KMeans(2).predict(X_OK)
     km = KMeans(2, random_state=0).fit(X_OK)
-    with pytest.raises(ValueError, match="X has 3 features; .* fitted with 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but KMeans is expecting 2"):
         km.predict(np.zeros((4, 3)))
 
 
