@@ -161,32 +161,56 @@ class KMeansBase:
 
     def _check_init(self, X, stacklevel):
         """Set ``_init`` and ``_n_init`` from ``init`` and ``n_init``."""
-        n_features = X.shape[1]
         if isinstance(self.init, str):
             if self.init not in _INIT_NAMES:
                 raise ValueError(
-                    f"init={self.init!r} is not 'k-means++', 'random' or an array"
+                    f"init={self.init!r} is not 'k-means++', 'random', a callable "
+                    "or an array"
                 )
             self._init = self.init
+        elif callable(self.init):
+            self._init = self.init
         else:
-            init = check_data(self.init, name="init", dtype=X.dtype)
-            if init.shape != (self.n_clusters, n_features):
-                raise ValueError(
-                    f"init array has shape {init.shape}; expected (n_clusters, "
-                    f"n_features) = ({self.n_clusters}, {n_features})"
-                )
-            self._init = init
+            self._init = self._check_centers(self.init, X, "init array")
         if self.n_init == "auto":
-            random = isinstance(self._init, str) and self._init == "random"
-            self._n_init = self._n_init_random if random else 1
+            # As scikit-learn: several runs for "random" and a callable, one
+            # for "k-means++" and an array.
+            several = callable(self._init) or (
+                isinstance(self._init, str) and self._init == "random")
+            self._n_init = self._n_init_random if several else 1
         else:
             self._n_init = check_int(self.n_init, "n_init", low=1)
-            if not isinstance(self.init, str) and self._n_init > 1:
+            array = not isinstance(self._init, str) and not callable(self._init)
+            if array and self._n_init > 1:
                 warnings.warn(
                     f"n_init={self.n_init} ignored: an init array runs once",
                     RuntimeWarning, stacklevel=stacklevel + 1,
                 )
                 self._n_init = 1
+
+    def _check_centers(self, centers, X, what):
+        """``centers`` as an array in the dtype of ``X``, of shape
+        (n_clusters, n_features), or a ValueError naming ``what``."""
+        centers = check_data(centers, name=what, dtype=X.dtype)
+        if centers.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"{what} has shape {centers.shape}; expected (n_clusters, "
+                f"n_features) = ({self.n_clusters}, {X.shape[1]})"
+            )
+        return centers
+
+    def _call_init(self, X, rng):
+        """Centres from a callable ``init``, called as scikit-learn calls it:
+        ``init(X, n_clusters, random_state=numpy.random.RandomState)``, the
+        RandomState seeded from ``rng``."""
+        random_state = np.random.RandomState(rng.integers(2**32))
+        centers = self.init(X, self.n_clusters, random_state=random_state)
+        return self._check_centers(centers, X, "the array returned by init")
+
+    def _check_common_params(self):
+        """Check ``verbose`` (any parameter without an effect on the result)."""
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_int(self.verbose, "verbose", low=0)
 
     def _check_fitted(self):
         if not hasattr(self, "cluster_centers_"):
@@ -276,7 +300,10 @@ class KMeansBase:
 
         ``y`` is ignored (there for scikit-learn's pipelines).
         """
-        return self.fit(X, sample_weight=sample_weight).labels_
+        self.fit(X, sample_weight=sample_weight)
+        if not hasattr(self, "labels_"):  # MiniBatchKMeans(compute_labels=False)
+            return self.predict(X)
+        return self.labels_
 
     def predict(self, X):
         """Index of the nearest centre of each row: ndarray (n_samples,), int32."""
@@ -304,6 +331,22 @@ class KMeansBase:
         """
         X = self._check_test_data(X)
         return -assign(X, sample_weight, self.cluster_centers_)[1]
+
+
+class VerboseHistory(list):
+    """The ``history`` list the drivers fill, printing one line per record as
+    it comes, for ``verbose``; the drivers only call ``append``.
+
+    ``line(i, record)`` makes the line of the ``i``-th record (from 0).
+    """
+
+    def __init__(self, line):
+        super().__init__()
+        self._line = line
+
+    def append(self, record):
+        print(self._line(len(self), record), flush=True)
+        super().append(record)
 
 
 def assign(X, sample_weight, centers):

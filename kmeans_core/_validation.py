@@ -140,6 +140,14 @@ def check_int(value, name, *, low, high=None):
     return int(value)
 
 
+def check_bool(value, name):
+    """``value`` as a bool, or a ValueError naming it (0 and 1 are no bools)."""
+    if not isinstance(value, (bool, np.bool_)):
+        # ValueError, not TypeError: every bad parameter value raises ValueError.
+        raise ValueError(f"{name}={value!r} must be True or False")  # noqa: TRY004
+    return bool(value)
+
+
 def check_tol(tol):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
         raise ValueError(f"tol={tol!r} must be a number >= 0")

@@ -1,9 +1,11 @@
 """The public ``KMeans`` estimator: validates input, then runs the drivers."""
 
+
 from ._base import (
     ConvergenceWarning,
     KMeansBase,
     NotFittedError,
+    VerboseHistory,
     warn_if_fewer_clusters,
 )
 from ._lloyd import (
@@ -14,6 +16,7 @@ from ._lloyd import (
     scaled_tolerance,
 )
 from ._validation import (
+    check_bool,
     check_int,
     check_random_state,
     check_sample_weight,
@@ -30,18 +33,21 @@ class KMeans(KMeansBase):
     ----------
     n_clusters : int, default=8
         Number of clusters (centres) to find, >= 1.
-    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), \
-default="k-means++"
+    init : {"k-means++", "random"}, callable or array-like of shape \
+(n_clusters, n_features), default="k-means++"
         How the centres start. "k-means++": greedy k-means++, which draws
         ``2 + ln(n_clusters)`` candidates per centre with probability
         proportional to weight x squared distance to the nearest centre so
         far, and keeps the one that lowers the inertia most. "random":
         ``n_clusters`` distinct rows drawn with probability proportional to
-        their weight. An array: these exact centres.
+        their weight. A callable, as in scikit-learn: called as
+        ``init(X, n_clusters, random_state=random_state)`` (``random_state`` a
+        ``numpy.random.RandomState`` seeded from ``random_state``), it returns
+        the centres. An array: these exact centres.
     n_init : "auto" or int, default="auto"
         Number of runs from different initial centres; the run with the
         lowest inertia is kept. "auto" is 1 for "k-means++" and an array, and
-        10 for "random". An array ``init`` always runs once.
+        10 for "random" and a callable. An array ``init`` always runs once.
     max_iter : int, default=300
         Maximum number of Lloyd iterations of one run.
     tol : float, default=1e-4
@@ -51,8 +57,18 @@ default="k-means++"
         ``tol`` x the mean over features of the (weighted) variance of ``X``.
         Unless the labels stopped changing, one final assignment then makes
         ``labels_`` match ``cluster_centers_``.
+    verbose : int, default=0
+        When > 0, print "Initialization complete", then a line with the
+        inertia of every iteration, then why the run stopped.
     random_state : None, int or numpy.random.Generator, default=None
         Seed of the initialisation. An int makes ``fit`` deterministic.
+    copy_x : bool, default=True
+        Accepted for scikit-learn; ``X`` is never modified, whatever its
+        value (scikit-learn centres ``X`` in place when it is False).
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        Accepted for scikit-learn; both run the same exact Lloyd iterations,
+        which skip distance computations with Hamerly's bound and Elkan's
+        centre-centre test (see Notes). The result does not depend on it.
     record_history : bool, default=False
         Keep the centres and inertia of every iteration of the kept run in
         ``history_``.
@@ -74,7 +90,9 @@ default="k-means++"
     inertia_ : float
         Sum over rows of weight x squared distance to the nearest centre.
     n_iter_ : int
-        Number of Lloyd iterations (centre updates) of the kept run.
+        Number of Lloyd iterations (centre updates) of the kept run, counted
+        as scikit-learn counts them (its "strict convergence" iteration, where
+        the labels stopped changing, included).
     converged_ : bool
         Whether the kept run stopped by the convergence threshold rather than
         by ``max_iter``.
@@ -90,6 +108,11 @@ default="k-means++"
 
     Notes
     -----
+    Every iteration assigns each row to its nearest centre exactly, as a full
+    search would, but skips rows whose centre cannot have changed (Hamerly's
+    bound) and centres too far from a row's own (Elkan's test): the pruning of
+    both of scikit-learn's algorithms in one, hence one ``algorithm``.
+
     Runs on all cores numba is allowed to use (``numba.set_num_threads``); the
     result does not depend on how many. Integer ``sample_weight`` gives the
     same result as repeating rows, which is how ``quantize`` clusters an
@@ -106,14 +129,17 @@ default="k-means++"
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto",
-                 max_iter=300, tol=1e-4, random_state=None, record_history=False,
-                 init_size=None):
+                 max_iter=300, tol=1e-4, verbose=0, random_state=None, copy_x=True,
+                 algorithm="lloyd", record_history=False, init_size=None):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
         self.record_history = record_history
         self.init_size = init_size
 
@@ -126,14 +152,20 @@ default="k-means++"
         self._check_init(X, stacklevel=3)
         if self.init_size is not None:
             check_int(self.init_size, "init_size", low=self.n_clusters)
+        self._check_common_params()
+        check_bool(self.copy_x, "copy_x")
+        if self.algorithm not in ("lloyd", "elkan"):
+            raise ValueError(f"algorithm={self.algorithm!r} is not 'lloyd' or 'elkan'")
 
     # -- fitting -------------------------------------------------------------
 
     def _initial_centers(self, X, sample_weight, rng):
-        if not isinstance(self._init, str):
+        if not isinstance(self._init, str) and not callable(self._init):
             return self._init
         if self.init_size is not None and self.init_size < X.shape[0]:
             X, sample_weight = sample_rows(X, sample_weight, self.init_size, rng)
+        if callable(self._init):
+            return self._call_init(X, rng)
         if self._init == "k-means++":
             return kmeans_plusplus(X, self.n_clusters, sample_weight, rng)
         return random_init(X, self.n_clusters, sample_weight, rng)
@@ -165,8 +197,15 @@ default="k-means++"
         for _ in range(self._n_init):
             history = [] if self.record_history else None
             centers = self._initial_centers(X, sample_weight, rng)
+            if self.verbose:
+                print("Initialization complete")
+                history = VerboseHistory(
+                    lambda i, record: f"Iteration {i}, inertia {record.inertia:.6g}")
             run = lloyd(X, sample_weight, centers, max_iter=self.max_iter,
                         tol=tol, history=history)
+            if self.verbose:
+                print(f"Converged at iteration {run[3]}" if run[4] else
+                      f"Stopped at max_iter={self.max_iter} without converging")
             if best is None or run[2] < best[0][2]:
                 best = (run, history)
         (centers, labels, inertia, n_iter, converged), history = best
@@ -177,6 +216,6 @@ default="k-means++"
         self.n_iter_ = int(n_iter)
         self.converged_ = bool(converged)
         if self.record_history:
-            self.history_ = history
+            self.history_ = list(history)
         warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
         return self

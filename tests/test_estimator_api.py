@@ -178,6 +178,88 @@ def test_fitted_estimators_pickle():
     assert again.feature_names_in_.tolist() == ["r", "g", "b"]
 
 
+# -- scikit-learn's parameters -------------------------------------------------------
+
+
+def test_algorithm_and_copy_x_change_nothing():
+    plain = KMeans(4, random_state=0).fit(X)
+    for params in ({"algorithm": "elkan"}, {"algorithm": "lloyd", "copy_x": False}):
+        X_in = X.copy()
+        km = KMeans(4, random_state=0, **params).fit(X_in)
+        assert_array_equal(km.cluster_centers_, plain.cluster_centers_)
+        assert_array_equal(X_in, X)
+    with pytest.raises(ValueError, match="algorithm='full' is not 'lloyd' or 'elkan'"):
+        KMeans(2, algorithm="full").fit(X)
+    with pytest.raises(ValueError, match="copy_x=1 must be True or False"):
+        KMeans(2, copy_x=1).fit(X)
+
+
+def test_kmeans_verbose_prints_a_line_per_iteration(capsys):
+    km = KMeans(3, random_state=0, verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Initialization complete"
+    # The initial centres, then one line after each of the n_iter_ updates.
+    assert [line.split(",")[0] for line in lines[1:-1]] == [
+        f"Iteration {i}" for i in range(km.n_iter_ + 1)]
+    assert lines[-1] == f"Converged at iteration {km.n_iter_}"
+    assert_array_equal(km.cluster_centers_,
+                       KMeans(3, random_state=0).fit(X).cluster_centers_)
+    with pytest.raises(ValueError, match="verbose=-1 must be >= 0"):
+        KMeans(2, verbose=-1).fit(X)
+
+
+def test_minibatch_verbose_prints_a_line_per_step(capsys):
+    quiet = MiniBatchKMeans(3, batch_size=20, random_state=0, record_history=True).fit(X)
+    loud = MiniBatchKMeans(3, batch_size=20, random_state=0, record_history=True,
+                           verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == loud.n_steps_
+    assert lines[0].startswith("Minibatch step 1/300: inertia estimate ")
+    assert_array_equal(loud.cluster_centers_, quiet.cluster_centers_)
+    assert len(loud.history_) == len(quiet.history_) == loud.n_steps_ + 1
+    loud.partial_fit(X[:40])
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "Minibatch step 2 of this chunk:")
+
+
+def test_callable_init_is_called_as_scikit_learn_calls_it():
+    calls = []
+
+    def first_rows(X, n_clusters, random_state):
+        assert isinstance(random_state, np.random.RandomState)
+        calls.append(X.shape)
+        return X[:n_clusters]
+
+    km = KMeans(3, init=first_rows, random_state=0).fit(X)
+    assert calls == [X.shape] * 10  # n_init="auto": 10 runs, as for "random"
+    fixed = KMeans(3, init=X[:3]).fit(X)
+    assert_array_equal(km.cluster_centers_, fixed.cluster_centers_)
+    calls.clear()
+    MiniBatchKMeans(3, init=first_rows, init_size=30, random_state=0).fit(X)
+    assert calls == [(30, 3)] * 3  # 3 tries on samples of init_size rows
+    with pytest.raises(ValueError, match=r"the array returned by init has shape "
+                                         r"\(2, 3\); expected .* \(3, 3\)"):
+        KMeans(3, init=lambda X, k, random_state: X[:2]).fit(X)
+
+
+def test_compute_labels_false_skips_the_labels():
+    with_labels = MiniBatchKMeans(3, batch_size=20, random_state=0).fit(X)
+    without = MiniBatchKMeans(3, batch_size=20, random_state=0,
+                              compute_labels=False).fit(X)
+    assert_array_equal(without.cluster_centers_, with_labels.cluster_centers_)
+    assert not hasattr(without, "labels_") and not hasattr(without, "inertia_")
+    assert_array_equal(without.fit_predict(X), with_labels.labels_)
+    assert not hasattr(without.partial_fit(X), "labels_")
+
+
+def test_init_size_below_n_clusters_warns_and_is_raised():
+    with pytest.warns(RuntimeWarning, match="init_size=2 is smaller than "
+                                            "n_clusters=4; using 3 \\* n_clusters = 12"):
+        small = MiniBatchKMeans(4, init_size=2, batch_size=20, random_state=0).fit(X)
+    same = MiniBatchKMeans(4, init_size=12, batch_size=20, random_state=0).fit(X)
+    assert_array_equal(small.cluster_centers_, same.cluster_centers_)
+
+
 # -- without scikit-learn ------------------------------------------------------------
 
 

@@ -389,7 +389,6 @@ def _full(X, record):
     ({"tol": -1}, "tol=-1"),
     ({"max_no_improvement": 0}, "max_no_improvement=0"),
     ({"reassignment_ratio": 1.5}, "reassignment_ratio=1.5"),
-    ({"init_size": 2}, "init_size=2 is smaller than n_clusters=4"),
     ({"init": "nope"}, "init='nope'"),
     ({"init": np.zeros((3, 3))}, r"init array has shape \(3, 3\)"),
     ({"n_init": 0}, "n_init=0"),

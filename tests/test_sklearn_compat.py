@@ -83,7 +83,7 @@ def test_pipeline_fit_with_y_gives_the_result_without(blobs):
 
 @pytest.mark.parametrize("estimator", [
     KMeans(4, init="random", n_init=3, tol=1e-3, random_state=1),
-    MiniBatchKMeans(4, batch_size=64, max_no_improvement=5, random_state=2),
+    MiniBatchKMeans(4, batch_size=64, compute_labels=False, random_state=2),
 ])
 def test_clone_copies_the_parameters_not_the_fit(estimator, blobs):
     fitted = clone(estimator).fit(blobs[0])
@@ -112,3 +112,14 @@ def test_not_fitted_error_and_convergence_warning_are_scikit_learns():
     X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 10, axis=0)  # 2 distinct points
     with pytest.warns(ConvergenceWarning, match="only 2 distinct clusters"):
         KMeans(3, random_state=0).fit(X)
+
+
+def test_scikit_learns_kmeans_plusplus_as_init(blobs):
+    from sklearn.cluster import kmeans_plusplus
+
+    def init(X, n_clusters, random_state):
+        return kmeans_plusplus(X, n_clusters, random_state=random_state)[0]
+
+    X, y = blobs
+    km = KMeans(3, init=init, n_init=1, random_state=0).fit(X)
+    assert adjusted_rand_score(y, km.labels_) > 0.7
