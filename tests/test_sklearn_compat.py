@@ -2,7 +2,10 @@
 estimator checks, and the code of a scikit-learn user (pipelines, clone, grid
 search, cross-validation) run unchanged."""
 
+import doctest
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +126,16 @@ def test_scikit_learns_kmeans_plusplus_as_init(blobs):
     X, y = blobs
     km = KMeans(3, init=init, n_init=1, random_state=0).fit(X)
     assert adjusted_rand_score(y, km.labels_) > 0.7
+
+
+def test_readme_from_scikit_learn_section_runs():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = re.split(r"\n#{2,3} ", readme.split("### From scikit-learn\n", 1)[1])[0]
+    blocks = re.findall(r"```pycon\n(.*?)```", section, flags=re.DOTALL)
+    assert blocks, "no pycon block in README's From scikit-learn section"
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    globs = {}
+    for i, block in enumerate(blocks):
+        test = doctest.DocTestParser().get_doctest(
+            block, globs, f"README.md From scikit-learn, block {i}", "README.md", 0)
+        assert runner.run(test).failed == 0  # the failing example is printed
