@@ -258,10 +258,20 @@ class KMeansBase:
             warnings.warn(f"X does not have valid feature names, but {cls} was "
                           "fitted with feature names", UserWarning, stacklevel=4)
         elif len(names) != len(fitted) or (names != fitted).any():
-            raise ValueError(
-                "The feature names should match those that were passed during "
-                f"fit: fitted with {fitted.tolist()}, got {names.tolist()}"
-            )
+            # scikit-learn's message, which its checks match.
+            message = ("The feature names should match those that were passed "
+                       "during fit.\n")
+            unseen = sorted(set(names) - set(fitted))
+            missing = sorted(set(fitted) - set(names))
+            for title, group in (("Feature names unseen at fit time:", unseen),
+                                 ("Feature names seen at fit time, yet now missing:",
+                                  missing)):
+                if group:
+                    message += "".join([f"{title}\n", *(f"- {n}\n" for n in group[:5]),
+                                        "- ...\n" if len(group) > 5 else ""])
+            if not unseen and not missing:
+                message += "Feature names must be in the same order as they were in fit.\n"
+            raise ValueError(message)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the columns of ``transform``: the class name in lower case
@@ -283,13 +293,13 @@ class KMeansBase:
             fitted = getattr(self, "feature_names_in_", None)
             if fitted is not None and not np.array_equal(input_features, fitted):
                 raise ValueError(
-                    f"input_features={input_features.tolist()} is not equal to "
-                    f"feature_names_in_={fitted.tolist()}"
+                    "input_features is not equal to feature_names_in_: got "
+                    f"{input_features.tolist()}, fitted with {fitted.tolist()}"
                 )
             if len(input_features) != self.n_features_in_:
                 raise ValueError(
-                    f"input_features has {len(input_features)} names; expected "
-                    f"n_features_in_={self.n_features_in_}"
+                    "input_features should have length equal to number of "
+                    f"features ({self.n_features_in_}), got {len(input_features)}"
                 )
         prefix = type(self).__name__.lower()
         n_out = self.cluster_centers_.shape[0]

@@ -138,9 +138,13 @@ def test_column_names_are_kept_and_checked(Estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert_array_equal(est.predict(frame), plain.labels_)
-    with pytest.raises(ValueError, match="feature names should match .* got "
-                                         r"\['r', 'b', 'g'\]"):
+    with pytest.raises(ValueError, match="feature names should match those that "
+                                         "were passed during fit.\nFeature names "
+                                         "must be in the same order"):
         est.predict(Frame(X, ["r", "b", "g"]))
+    with pytest.raises(ValueError, match="unseen at fit time:\n- x\n.*"
+                                         "yet now missing:\n- b\n"):
+        est.transform(Frame(X, ["r", "g", "x"]))
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         est.predict(X)
     with pytest.warns(UserWarning, match="X has feature names, but"):
@@ -167,8 +171,12 @@ def test_get_feature_names_out_names_the_centres(Estimator, prefix):
     assert names.tolist() == [f"{prefix}{i}" for i in range(3)]
     assert names.dtype == object
     assert_array_equal(est.get_feature_names_out(["r", "g", "b"]), names)
-    with pytest.raises(ValueError, match=r"input_features=\['x', 'g', 'b'\] is not"):
+    with pytest.raises(ValueError, match=r"not equal to feature_names_in_: got "
+                                         r"\['x', 'g', 'b'\]"):
         est.get_feature_names_out(["x", "g", "b"])
+    with pytest.raises(ValueError, match=r"length equal to number of features "
+                                         r"\(3\), got 2"):
+        Estimator(3, random_state=0).fit(X).get_feature_names_out(["r", "g"])
 
 
 def test_fitted_estimators_pickle():

@@ -50,16 +50,31 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Estimator .* does not inherit", UserWarning)
     # The parameters scikit-learn runs its own checks with
     # (PER_ESTIMATOR_CHECK_PARAMS): small, so the checks stay fast.
+    CHECKED = [KMeans(n_clusters=2, n_init=2, max_iter=5),
+               MiniBatchKMeans(n_clusters=2, n_init=2, max_iter=5, batch_size=10)]
     sklearn_checks = parametrize_with_checks(
-        [KMeans(n_clusters=2, n_init=2, max_iter=5),
-         MiniBatchKMeans(n_clusters=2, n_init=2, max_iter=5, batch_size=10)],
-        expected_failed_checks=expected_failed_checks,
-    )
+        CHECKED, expected_failed_checks=expected_failed_checks)
 
 
 @sklearn_checks
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# Checks of column names in and out that scikit-learn runs on its own
+# estimators (sklearn/tests/test_common.py) but parametrize_with_checks does
+# not generate; the data frame ones skip themselves without pandas.
+@pytest.mark.parametrize("estimator", CHECKED, ids=repr)
+@pytest.mark.parametrize("check_name", [
+    "check_get_feature_names_out_error",
+    "check_transformer_get_feature_names_out",
+    "check_transformer_get_feature_names_out_pandas",
+    "check_dataframe_column_names_consistency",
+])
+def test_scikit_learn_feature_name_checks(estimator, check_name):
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)
 
 
 @pytest.fixture(scope="module")
