@@ -81,7 +81,8 @@ class KMeansBase:
     ``get_params``, ``set_params``, ``clone`` and ``__repr__`` rely on).
     """
 
-    # n_init="auto" runs this many times with init="random" (once otherwise).
+    # n_init="auto" runs this many times with init="random" or a callable
+    # (once otherwise).
     _n_init_random = 10
 
     # -- the scikit-learn estimator protocol ---------------------------------
@@ -207,8 +208,8 @@ class KMeansBase:
         centers = self.init(X, self.n_clusters, random_state=random_state)
         return self._check_centers(centers, X, "the array returned by init")
 
-    def _check_common_params(self):
-        """Check ``verbose`` (any parameter without an effect on the result)."""
+    def _check_verbose(self):
+        """``verbose`` is a bool or an int >= 0."""
         if not isinstance(self.verbose, (bool, np.bool_)):
             check_int(self.verbose, "verbose", low=0)
 
@@ -259,19 +260,20 @@ class KMeansBase:
                           "fitted with feature names", UserWarning, stacklevel=4)
         elif len(names) != len(fitted) or (names != fitted).any():
             # scikit-learn's message, which its checks match.
-            message = ("The feature names should match those that were passed "
-                       "during fit.\n")
+            first = "The feature names should match those that were passed during fit."
+            lines = [first]
             unseen = sorted(set(names) - set(fitted))
             missing = sorted(set(fitted) - set(names))
-            for title, group in (("Feature names unseen at fit time:", unseen),
+            for title, group in [("Feature names unseen at fit time:", unseen),
                                  ("Feature names seen at fit time, yet now missing:",
-                                  missing)):
+                                  missing)]:
                 if group:
-                    message += "".join([f"{title}\n", *(f"- {n}\n" for n in group[:5]),
-                                        "- ...\n" if len(group) > 5 else ""])
+                    lines += [title, *(f"- {name}" for name in group[:5])]
+                    lines += ["- ..."] if len(group) > 5 else []
             if not unseen and not missing:
-                message += "Feature names must be in the same order as they were in fit.\n"
-            raise ValueError(message)
+                lines.append("Feature names must be in the same order as they were "
+                             "in fit.")
+            raise ValueError("\n".join(lines) + "\n")
 
     def get_feature_names_out(self, input_features=None):
         """Names of the columns of ``transform``: the class name in lower case

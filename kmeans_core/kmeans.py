@@ -152,7 +152,7 @@ class KMeans(KMeansBase):
         self._check_init(X, stacklevel=3)
         if self.init_size is not None:
             check_int(self.init_size, "init_size", low=self.n_clusters)
-        self._check_common_params()
+        self._check_verbose()
         check_bool(self.copy_x, "copy_x")
         if self.algorithm not in ("lloyd", "elkan"):
             raise ValueError(f"algorithm={self.algorithm!r} is not 'lloyd' or 'elkan'")

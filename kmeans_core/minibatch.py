@@ -189,7 +189,7 @@ class MiniBatchKMeans(KMeansBase):
                 init_size = 3 * self.n_clusters
         self._init_size = init_size
         self._check_init(X, stacklevel=3)
-        self._check_common_params()
+        self._check_verbose()
         check_bool(self.compute_labels, "compute_labels")
         if self.n_init == "auto" and (isinstance(self._init, str)
                                       or callable(self._init)):

@@ -3,6 +3,7 @@ estimator checks, and the code of a scikit-learn user (pipelines, clone, grid
 search, cross-validation) run unchanged."""
 
 import doctest
+import pickle
 import re
 import warnings
 from pathlib import Path
@@ -25,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from kmeans_core import KMeans, MiniBatchKMeans
+from kmeans_core import NotFittedError as OurNotFittedError
 
 # The checks scikit-learn 1.9.1 itself expects its KMeans and MiniBatchKMeans
 # to fail (PER_ESTIMATOR_XFAIL_CHECKS in
@@ -127,6 +129,12 @@ def test_not_fitted_error_and_convergence_warning_are_scikit_learns():
         KMeans(2).predict(np.zeros((3, 2)))
     with pytest.raises(NotFittedError):
         MiniBatchKMeans(2).get_feature_names_out()
+    try:
+        KMeans(2).transform(np.zeros((3, 2)))
+    except NotFittedError as exc:  # pickles as both classes too (joblib workers)
+        again = pickle.loads(pickle.dumps(exc))
+    assert isinstance(again, NotFittedError) and isinstance(again, OurNotFittedError)
+    assert again.args == ("this KMeans is not fitted yet; call fit first",)
     X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 10, axis=0)  # 2 distinct points
     with pytest.warns(ConvergenceWarning, match="only 2 distinct clusters"):
         KMeans(3, random_state=0).fit(X)
