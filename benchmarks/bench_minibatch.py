@@ -30,7 +30,7 @@ from sklearn.cluster import MiniBatchKMeans as SKMiniBatchKMeans
 from sklearn.datasets import load_sample_image
 
 from kmeans_core import KMeans, MiniBatchKMeans
-from kmeans_core.kmeans import _assign
+from kmeans_core._base import assign as _assign
 
 
 def timed(cls, X, **params):

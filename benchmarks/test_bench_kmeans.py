@@ -19,8 +19,8 @@ from conftest import label, load_pixels, record, rounds
 from sklearn.cluster import KMeans as SKKMeans
 
 from kmeans_core import KMeans
+from kmeans_core._base import assign as _assign
 from kmeans_core._lloyd import kmeans_plusplus
-from kmeans_core.kmeans import _assign
 
 TOL = 1e-4
 IMPLS = ("ours", "sklearn-lloyd", "sklearn-elkan")

@@ -17,7 +17,7 @@ from conftest import label, record, rounds
 from sklearn.cluster import MiniBatchKMeans as SKMiniBatchKMeans
 
 from kmeans_core import MiniBatchKMeans
-from kmeans_core.kmeans import _assign
+from kmeans_core._base import assign as _assign
 
 BATCH_SIZE = 4096
 IMPLS = ("ours", "sklearn")

@@ -225,7 +225,7 @@ class Assigner:
         return float(self.chunk_inertia.sum()), int(self.chunk_changed.sum())
 
 
-def assign(X, sample_weight, centers):
+def nearest_centers(X, sample_weight, centers):
     """Nearest centre of every row, on all threads: ``(labels, distances, inertia)``."""
     assigner = Assigner(X, sample_weight, centers.shape[0])
     inertia, _ = assigner.assign(centers, np.zeros(centers.shape[0]), prune=False)

@@ -11,10 +11,18 @@ import numpy as np
 def check_data(X, *, name="X", dtype=None):
     """Return ``X`` as a C-contiguous 2-D float32 or float64 array.
 
-    float32 and float64 are kept (float32 is the fast path); any other dtype
-    becomes float64, unless ``dtype`` asks for a given one. The caller's array
-    is never modified: a copy is made whenever a conversion is needed.
+    float32 and float64 are kept (float32 is the fast path); any other real
+    dtype, and object arrays that hold numbers, become float64, unless
+    ``dtype`` asks for a given one. Complex numbers are refused (ValueError),
+    and so are sparse matrices (TypeError: densify with ``X.toarray()``). The
+    caller's array is never modified: a copy is made whenever a conversion is
+    needed.
     """
+    if hasattr(X, "toarray") or (hasattr(X, "format") and hasattr(X, "nnz")):
+        raise TypeError(
+            f"{name} is a sparse matrix ({type(X).__name__}); sparse matrices are "
+            f"not supported: densify it with {name}.toarray()"
+        )
     try:
         X = np.asarray(X)
     except (TypeError, ValueError) as exc:
@@ -22,10 +30,28 @@ def check_data(X, *, name="X", dtype=None):
     if X.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D (n_samples, n_features); got ndim={X.ndim} "
-            f"with shape {X.shape}"
+            f"with shape {X.shape}. Reshape your data either using "
+            "array.reshape(-1, 1) if your data has a single feature or "
+            "array.reshape(1, -1) if it contains a single sample"
         )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {X.shape}")
+    for axis, what in enumerate(("sample(s)", "feature(s)")):
+        if X.shape[axis] == 0:
+            raise ValueError(
+                f"{name} is empty: 0 {what} (shape={X.shape}) while a minimum "
+                "of 1 is required."
+            )
+    if np.iscomplexobj(X):
+        raise ValueError(
+            f"Complex data not supported: {name} has dtype {X.dtype}; pass real "
+            f"numbers, for example {name}.real and {name}.imag as separate features"
+        )
+    if X.dtype == object:
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{name} has dtype object and does not hold only numbers: {exc}"
+            ) from None
     if dtype is None:
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
@@ -35,6 +61,33 @@ def check_data(X, *, name="X", dtype=None):
         row = int(np.flatnonzero(~np.isfinite(X).all(axis=1))[0])
         raise ValueError(f"{name} contains NaN or infinity (first in row {row})")
     return X
+
+
+def feature_names(X):
+    """The column names of a data frame ``X`` (anything with a ``columns``
+    attribute, as pandas and polars have), as an object array, when they are
+    all strings; None otherwise.
+
+    A mix of string and other names is refused, as scikit-learn does: the
+    names could not be compared.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if names.ndim != 1 or len(names) == 0:
+        return None
+    is_str = [isinstance(n, str) for n in names]
+    if all(is_str):
+        return names
+    if any(is_str):
+        kinds = sorted({type(n).__name__ for n in names})
+        raise TypeError(
+            "Feature names are only supported if all input features have string "
+            f"names, but X has {kinds} as column name types; convert them all to "
+            "strings, for example with X.columns = X.columns.astype(str)"
+        )
+    return None
 
 
 def check_sample_weight(sample_weight, n_samples, dtype):
@@ -58,7 +111,10 @@ def check_sample_weight(sample_weight, n_samples, dtype):
             f"sample_weight must be >= 0; sample_weight[{i}]={sample_weight[i]}"
         )
     if sample_weight.sum() <= 0:
-        raise ValueError("sample_weight sums to 0; at least one row needs weight")
+        raise ValueError(
+            "sample_weight sums to 0 (every weight is zero); at least one row "
+            "needs a weight > 0"
+        )
     return sample_weight
 
 
@@ -82,6 +138,14 @@ def check_int(value, name, *, low, high=None):
         bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"{name}={value} must be {bounds}")
     return int(value)
+
+
+def check_bool(value, name):
+    """``value`` as a bool, or a ValueError naming it (0 and 1 are no bools)."""
+    if not isinstance(value, (bool, np.bool_)):
+        # ValueError, not TypeError: every bad parameter value raises ValueError.
+        raise ValueError(f"{name}={value!r} must be True or False")  # noqa: TRY004
+    return bool(value)
 
 
 def check_tol(tol):

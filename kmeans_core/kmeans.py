@@ -1,12 +1,14 @@
 """The public ``KMeans`` estimator: validates input, then runs the drivers."""
 
-import warnings
 
-import numpy as np
-
-from . import _kernels
+from ._base import (
+    ConvergenceWarning,
+    KMeansBase,
+    NotFittedError,
+    VerboseHistory,
+    warn_if_fewer_clusters,
+)
 from ._lloyd import (
-    assign,
     collapse_duplicates,
     kmeans_plusplus,
     lloyd,
@@ -15,134 +17,38 @@ from ._lloyd import (
     scaled_tolerance,
 )
 from ._validation import (
-    check_data,
+    check_bool,
     check_int,
     check_random_state,
     check_sample_weight,
     check_tol,
 )
 
-
-class ConvergenceWarning(UserWarning):
-    """The fit found fewer distinct clusters than asked for."""
+__all__ = ["ConvergenceWarning", "KMeans", "NotFittedError"]
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A method that needs a fitted estimator was called before ``fit``."""
-
-
-_INIT_NAMES = ("k-means++", "random")
-
-
-class _CentersMixin:
-    """What ``KMeans`` and ``MiniBatchKMeans`` share: the checks of ``init`` and
-    ``n_init``, and everything that only needs ``cluster_centers_``."""
-
-    # n_init="auto" runs this many times with init="random" (once otherwise).
-    _n_init_random = 10
-
-    def _check_n_clusters(self, X):
-        """``n_clusters`` is an int from 1 to the number of rows of ``X``."""
-        check_int(self.n_clusters, "n_clusters", low=1)
-        if self.n_clusters > X.shape[0]:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} exceeds n_samples={X.shape[0]}"
-            )
-
-    def _check_init(self, X, stacklevel):
-        """Set ``_init`` and ``_n_init`` from ``init`` and ``n_init``."""
-        n_features = X.shape[1]
-        if isinstance(self.init, str):
-            if self.init not in _INIT_NAMES:
-                raise ValueError(
-                    f"init={self.init!r} is not 'k-means++', 'random' or an array"
-                )
-            self._init = self.init
-        else:
-            init = check_data(self.init, name="init", dtype=X.dtype)
-            if init.shape != (self.n_clusters, n_features):
-                raise ValueError(
-                    f"init array has shape {init.shape}; expected (n_clusters, "
-                    f"n_features) = ({self.n_clusters}, {n_features})"
-                )
-            self._init = init
-        if self.n_init == "auto":
-            random = isinstance(self._init, str) and self._init == "random"
-            self._n_init = self._n_init_random if random else 1
-        else:
-            self._n_init = check_int(self.n_init, "n_init", low=1)
-            if not isinstance(self.init, str) and self._n_init > 1:
-                warnings.warn(
-                    f"n_init={self.n_init} ignored: an init array runs once",
-                    RuntimeWarning, stacklevel=stacklevel + 1,
-                )
-                self._n_init = 1
-
-    def _check_fitted(self):
-        if not hasattr(self, "cluster_centers_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit first"
-            )
-
-    def _check_test_data(self, X):
-        self._check_fitted()
-        X = check_data(X, dtype=self.cluster_centers_.dtype)
-        n_features = self.cluster_centers_.shape[1]
-        if X.shape[1] != n_features:
-            raise ValueError(
-                f"X has {X.shape[1]} features; this {type(self).__name__} was "
-                f"fitted with {n_features}"
-            )
-        return X
-
-    def fit_predict(self, X, sample_weight=None):
-        """Fit, then return ``labels_``: ndarray of shape (n_samples,)."""
-        return self.fit(X, sample_weight).labels_
-
-    def predict(self, X):
-        """Index of the nearest centre of each row: ndarray (n_samples,), int32."""
-        X = self._check_test_data(X)
-        return _assign(X, None, self.cluster_centers_)[0]
-
-    def transform(self, X):
-        """Euclidean distance of each row to each centre.
-
-        Returns ndarray of shape (n_samples, n_clusters).
-        """
-        X = self._check_test_data(X)
-        out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
-        _kernels.squared_distances(X, self.cluster_centers_, out)
-        return np.sqrt(out, out=out)
-
-    def fit_transform(self, X, sample_weight=None):
-        """Fit, then return ``transform(X)``."""
-        return self.fit(X, sample_weight).transform(X)
-
-    def score(self, X, sample_weight=None):
-        """Opposite of the inertia of ``X`` on the fitted centres (higher is better)."""
-        X = self._check_test_data(X)
-        return -_assign(X, sample_weight, self.cluster_centers_)[1]
-
-
-class KMeans(_CentersMixin):
+class KMeans(KMeansBase):
     """K-means clustering with Lloyd's algorithm, accelerated with numba.
 
     Parameters
     ----------
     n_clusters : int, default=8
         Number of clusters (centres) to find, >= 1.
-    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), \
-default="k-means++"
+    init : {"k-means++", "random"}, callable or array-like of shape \
+(n_clusters, n_features), default="k-means++"
         How the centres start. "k-means++": greedy k-means++, which draws
         ``2 + ln(n_clusters)`` candidates per centre with probability
         proportional to weight x squared distance to the nearest centre so
         far, and keeps the one that lowers the inertia most. "random":
         ``n_clusters`` distinct rows drawn with probability proportional to
-        their weight. An array: these exact centres.
+        their weight. A callable, as in scikit-learn: called as
+        ``init(X, n_clusters, random_state=random_state)`` (``random_state`` a
+        ``numpy.random.RandomState`` seeded from ``random_state``), it returns
+        the centres. An array: these exact centres.
     n_init : "auto" or int, default="auto"
         Number of runs from different initial centres; the run with the
         lowest inertia is kept. "auto" is 1 for "k-means++" and an array, and
-        10 for "random". An array ``init`` always runs once.
+        10 for "random" and a callable. An array ``init`` always runs once.
     max_iter : int, default=300
         Maximum number of Lloyd iterations of one run.
     tol : float, default=1e-4
@@ -152,8 +58,18 @@ default="k-means++"
         ``tol`` x the mean over features of the (weighted) variance of ``X``.
         Unless the labels stopped changing, one final assignment then makes
         ``labels_`` match ``cluster_centers_``.
+    verbose : int, default=0
+        When > 0, print "Initialization complete", then a line with the
+        inertia of every iteration, then why the run stopped.
     random_state : None, int or numpy.random.Generator, default=None
         Seed of the initialisation. An int makes ``fit`` deterministic.
+    copy_x : bool, default=True
+        Accepted for scikit-learn; ``X`` is never modified, whatever its
+        value (scikit-learn centres ``X`` in place when it is False).
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        Accepted for scikit-learn; both run the same exact Lloyd iterations,
+        which skip distance computations with Hamerly's bound and Elkan's
+        centre-centre test (see Notes). The result does not depend on it.
     record_history : bool, default=False
         Keep the centres and inertia of every iteration of the kept run in
         ``history_``.
@@ -175,10 +91,17 @@ default="k-means++"
     inertia_ : float
         Sum over rows of weight x squared distance to the nearest centre.
     n_iter_ : int
-        Number of Lloyd iterations (centre updates) of the kept run.
+        Number of Lloyd iterations (centre updates) of the kept run, counted
+        as scikit-learn counts them (its "strict convergence" iteration, where
+        the labels stopped changing, included).
     converged_ : bool
         Whether the kept run stopped by the convergence threshold rather than
         by ``max_iter``.
+    n_features_in_ : int
+        Number of features (columns) of the ``X`` of ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Only when ``X`` had string column names (a pandas or polars data
+        frame): those names. New data must then have the same.
     history_ : list of IterationRecord
         Only with ``record_history=True``: ``n_iter_ + 1`` records of
         ``(centers, inertia)``: the initial centres, then the centres after
@@ -186,6 +109,11 @@ default="k-means++"
 
     Notes
     -----
+    Every iteration assigns each row to its nearest centre exactly, as a full
+    search would, but skips rows whose centre cannot have changed (Hamerly's
+    bound) and centres too far from a row's own (Elkan's test): the pruning of
+    both of scikit-learn's algorithms in one, hence one ``algorithm``.
+
     Runs on all cores numba is allowed to use (``numba.set_num_threads``); the
     result does not depend on how many. Integer ``sample_weight`` gives the
     same result as repeating rows, which is how ``quantize`` clusters an
@@ -202,23 +130,19 @@ default="k-means++"
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto",
-                 max_iter=300, tol=1e-4, random_state=None, record_history=False,
-                 init_size=None):
+                 max_iter=300, tol=1e-4, verbose=0, random_state=None, copy_x=True,
+                 algorithm="lloyd", record_history=False, init_size=None):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
         self.record_history = record_history
         self.init_size = init_size
-
-    def __repr__(self):
-        init = self.init if isinstance(self.init, str) else "array"
-        return (f"KMeans(n_clusters={self.n_clusters}, init={init!r}, "
-                f"n_init={self.n_init!r}, max_iter={self.max_iter}, "
-                f"tol={self.tol}, random_state={self.random_state!r}, "
-                f"init_size={self.init_size!r})")
 
     # -- checks --------------------------------------------------------------
 
@@ -229,19 +153,25 @@ default="k-means++"
         self._check_init(X, stacklevel=3)
         if self.init_size is not None:
             check_int(self.init_size, "init_size", low=self.n_clusters)
+        self._check_verbose()
+        check_bool(self.copy_x, "copy_x")
+        if self.algorithm not in ("lloyd", "elkan"):
+            raise ValueError(f"algorithm={self.algorithm!r} is not 'lloyd' or 'elkan'")
 
     # -- fitting -------------------------------------------------------------
 
     def _initial_centers(self, X, sample_weight, rng):
-        if not isinstance(self._init, str):
+        if not isinstance(self._init, str) and not callable(self._init):
             return self._init
         if self.init_size is not None and self.init_size < X.shape[0]:
             X, sample_weight = sample_rows(X, sample_weight, self.init_size, rng)
+        if callable(self._init):
+            return self._call_init(X, rng)
         if self._init == "k-means++":
             return kmeans_plusplus(X, self.n_clusters, sample_weight, rng)
         return random_init(X, self.n_clusters, sample_weight, rng)
 
-    def fit(self, X, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Compute the k-means clustering of ``X``.
 
         Parameters
@@ -249,6 +179,8 @@ default="k-means++"
         X : array-like of shape (n_samples, n_features)
             The rows to cluster. float32 and float64 are kept; other numbers
             become float64. Never modified.
+        y : ignored
+            Not used; there so that scikit-learn's pipelines can pass it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row; None gives every row weight 1.
 
@@ -256,7 +188,7 @@ default="k-means++"
         -------
         self : KMeans
         """
-        X = check_data(X)
+        X = self._check_fit_data(X)
         self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         rng = check_random_state(self.random_state)
@@ -270,12 +202,19 @@ default="k-means++"
         for _ in range(self._n_init):
             history = [] if self.record_history else None
             centers = self._initial_centers(X, sample_weight, rng)
+            if self.verbose:
+                print("Initialization complete")
+                history = VerboseHistory(
+                    lambda i, record: f"Iteration {i}, inertia {record.inertia:.6g}")
             run = lloyd(X, sample_weight, centers, max_iter=self.max_iter,
                         tol=tol, history=history)
+            if self.verbose:
+                print(f"Converged at iteration {run[3]}" if run[4] else
+                      f"Stopped at max_iter={self.max_iter} without converging")
             if best is None or run[2] < best[0][2]:
                 best = (run, history)
         (centers, labels, inertia, n_iter, converged), history = best
-        _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
+        warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
         if inverse is not None:
             labels = labels[inverse]
         self.cluster_centers_ = centers
@@ -284,30 +223,5 @@ default="k-means++"
         self.n_iter_ = int(n_iter)
         self.converged_ = bool(converged)
         if self.record_history:
-            self.history_ = history
+            self.history_ = list(history)
         return self
-
-
-def _assign(X, sample_weight, centers):
-    """Labels and inertia of validated ``X`` on ``centers``."""
-    sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    labels, _, inertia = assign(X, sample_weight, centers)
-    return labels, inertia
-
-
-def _warn_if_fewer_clusters(labels, sample_weight, n_clusters):
-    """Warn when fewer than ``n_clusters`` clusters hold any weight."""
-    if sample_weight.min() > 0:
-        # Every row has weight: counting rows is enough, and much faster
-        # than summing float weights on millions of rows.
-        held = np.bincount(labels, minlength=n_clusters)
-    else:
-        held = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
-    n_distinct = np.count_nonzero(held)
-    if n_distinct < n_clusters:
-        warnings.warn(
-            f"only {n_distinct} distinct clusters found for n_clusters="
-            f"{n_clusters}: X has fewer distinct points than clusters; "
-            "the extra centres duplicate data points",
-            ConvergenceWarning, stacklevel=3,
-        )

@@ -3,20 +3,21 @@ drivers in ``_minibatch.py``."""
 
 import math
 import numbers
+import warnings
 
 from . import _minibatch
-from ._lloyd import IterationRecord, scaled_tolerance
+from ._base import KMeansBase, VerboseHistory, assign, warn_if_fewer_clusters
+from ._lloyd import IterationRecord, sample_rows, scaled_tolerance
 from ._validation import (
-    check_data,
+    check_bool,
     check_int,
     check_random_state,
     check_sample_weight,
     check_tol,
 )
-from .kmeans import _assign, _CentersMixin, _warn_if_fewer_clusters
 
 
-class MiniBatchKMeans(_CentersMixin):
+class MiniBatchKMeans(KMeansBase):
     """Mini-batch k-means: k-means on small random batches, for large data.
 
     Each step labels a batch of rows with the nearest centre and moves every
@@ -29,20 +30,22 @@ class MiniBatchKMeans(_CentersMixin):
     ----------
     n_clusters : int, default=8
         Number of clusters (centres) to find, >= 1.
-    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), \
-default="k-means++"
-        How the centres start, as in ``KMeans``, but run on a sample of
-        ``init_size`` rows drawn in proportion to weight. An array: these
-        exact centres.
+    init : {"k-means++", "random"}, callable or array-like of shape \
+(n_clusters, n_features), default="k-means++"
+        How the centres start, as in ``KMeans`` (a callable too), but run on
+        a sample of ``init_size`` rows drawn in proportion to weight. An
+        array: these exact centres.
     n_init : "auto" or int, default="auto"
         Number of initialisations tried; the one with the lowest inertia on a
         held-out sample of ``init_size`` rows is kept, and only that one is
-        run. "auto" is 3 for "k-means++" and "random" (an array runs once).
+        run. "auto" is 3 for "k-means++", "random" and a callable (an array
+        runs once).
     batch_size : int, default=4096
         Rows per mini-batch (at most the rows in a pass).
     max_iter : int, default=100
         Maximum number of passes over the data: the run stops after
-        ``max_iter * ceil(n_rows / batch_size)`` steps at the latest. A pass
+        ``max_iter * ceil(n_rows / batch_size)`` steps at the latest
+        (scikit-learn: ``max_iter * n_samples // batch_size``). A pass
         is ``n_rows = max(n_samples, floor(sum of sample_weight))`` rows:
         with integer weights, the number of rows they stand for, so unique
         colours weighted by their counts make as long a pass as the pixels.
@@ -69,10 +72,18 @@ default="k-means++"
     init_size : int or None, default=None
         Rows of the samples that the initialisation runs on and is judged on;
         None means ``max(3 * batch_size, 3 * n_clusters)``. At most
-        ``n_rows``, at least ``n_clusters``.
+        ``n_rows``. Below ``n_clusters`` it is raised to ``3 * n_clusters``
+        with a ``RuntimeWarning``, as scikit-learn does.
     random_state : None, int or numpy.random.Generator, default=None
         Seed of the initialisation, the batches and the re-seeding. An int
         makes ``fit`` deterministic.
+    verbose : int, default=0
+        When > 0, print a line for every mini-batch step, with the batch's
+        inertia scaled to the whole of ``X`` (an estimate of the inertia).
+    compute_labels : bool, default=True
+        Compute ``labels_`` and ``inertia_`` with one full assignment of
+        ``X`` (of the chunk, in ``partial_fit``) at the end. False skips it:
+        neither attribute is set, ``fit_predict`` calls ``predict``.
     record_history : bool, default=False
         Keep the centres of every step in ``history_``.
 
@@ -88,12 +99,21 @@ default="k-means++"
         distance to the nearest centre, from that same assignment.
     n_iter_ : int
         ``fit``: passes over the data, ``ceil(n_steps_ / ceil(n_rows /
-        batch_size))``. Each ``partial_fit`` call adds 1 (to the count of an
-        earlier ``fit`` too).
+        batch_size))`` (scikit-learn: ``ceil(n_steps_ * batch_size /
+        n_samples)``, which can be 1 more when ``batch_size`` does not divide
+        ``n_samples``). Each ``partial_fit`` call adds 1 (to the count of an
+        earlier ``fit`` too; scikit-learn's ``partial_fit`` leaves it).
     n_steps_ : int
-        Number of mini-batch steps.
+        Number of mini-batch steps. A ``partial_fit`` call adds one step per
+        ``batch_size`` rows of its chunk (scikit-learn's: one step for the
+        whole chunk).
     converged_ : bool
         ``fit`` only: whether a stopping rule fired before ``max_iter``.
+    n_features_in_ : int
+        Number of features (columns) of the ``X`` of ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        Only when ``X`` had string column names (a pandas or polars data
+        frame): those names. New data must then have the same.
     history_ : list of IterationRecord
         Only with ``record_history=True``: one ``(centers, inertia)`` per step
         with the centres before the step and the inertia of its batch scaled
@@ -126,7 +146,8 @@ default="k-means++"
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto",
                  batch_size=_minibatch.DEFAULT_BATCH_SIZE, max_iter=100, tol=0.0,
                  max_no_improvement=10, reassignment_ratio=0.01, init_size=None,
-                 random_state=None, record_history=False):
+                 random_state=None, verbose=0, compute_labels=True,
+                 record_history=False):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -137,13 +158,9 @@ default="k-means++"
         self.reassignment_ratio = reassignment_ratio
         self.init_size = init_size
         self.random_state = random_state
+        self.verbose = verbose
+        self.compute_labels = compute_labels
         self.record_history = record_history
-
-    def __repr__(self):
-        init = self.init if isinstance(self.init, str) else "array"
-        return (f"MiniBatchKMeans(n_clusters={self.n_clusters}, init={init!r}, "
-                f"batch_size={self.batch_size}, max_iter={self.max_iter}, "
-                f"random_state={self.random_state!r})")
 
     # -- checks --------------------------------------------------------------
 
@@ -163,13 +180,19 @@ default="k-means++"
         else:
             init_size = check_int(self.init_size, "init_size", low=1)
             if init_size < self.n_clusters:
-                raise ValueError(
+                warnings.warn(
                     f"init_size={init_size} is smaller than n_clusters="
-                    f"{self.n_clusters}"
+                    f"{self.n_clusters}; using 3 * n_clusters = "
+                    f"{3 * self.n_clusters} (at most the rows of X) instead",
+                    RuntimeWarning, stacklevel=3,
                 )
+                init_size = 3 * self.n_clusters
         self._init_size = init_size
         self._check_init(X, stacklevel=3)
-        if self.n_init == "auto" and isinstance(self._init, str):
+        self._check_verbose()
+        check_bool(self.compute_labels, "compute_labels")
+        if self.n_init == "auto" and (isinstance(self._init, str)
+                                      or callable(self._init)):
             # Cheap on an init_size sample, and it saves many runs from a
             # poor local minimum that the mini-batches cannot leave.
             self._n_init = 3
@@ -177,12 +200,40 @@ default="k-means++"
     # -- fitting -------------------------------------------------------------
 
     def _initial_centers(self, X, sample_weight, rng, sampler=None):
+        init = self._init
+        if callable(init):
+            # The best of n_init calls, each on its own sample, on a held-out
+            # sample: what the driver does for "k-means++" and "random".
+            X_valid, w_valid = sample_rows(X, sample_weight, self._init_size, rng,
+                                           sampler)
+            tries = [self._call_init(sample_rows(X, sample_weight, self._init_size,
+                                                 rng, sampler)[0], rng)
+                     for _ in range(self._n_init)]
+            init = min(tries, key=lambda centers: assign(X_valid, w_valid, centers)[1])
         return _minibatch.initial_centers(
-            X, sample_weight, self.n_clusters, self._init, self._n_init,
+            X, sample_weight, self.n_clusters, init, self._n_init,
             self._init_size, rng, sampler,
         )
 
-    def fit(self, X, sample_weight=None):
+    def _history(self, of):
+        """The list the driver records the steps in: None without
+        ``record_history`` or ``verbose``; with ``verbose`` it prints them as
+        "Minibatch step 3{of}: ..."."""
+        if not self.verbose:
+            return [] if self.record_history else None
+        return VerboseHistory(lambda i, record: (
+            f"Minibatch step {i + 1}{of}: inertia estimate {record.inertia:.6g}"))
+
+    def _keep_labels(self, labels, inertia):
+        """Set ``labels_`` and ``inertia_``, or with ``compute_labels=False``
+        remove those of an earlier fit."""
+        if self.compute_labels:
+            self.labels_, self.inertia_ = labels, inertia
+        else:
+            self.__dict__.pop("labels_", None)
+            self.__dict__.pop("inertia_", None)
+
+    def fit(self, X, y=None, sample_weight=None):
         """Compute the clustering of ``X`` with mini-batches drawn from it.
 
         Parameters
@@ -190,6 +241,8 @@ default="k-means++"
         X : array-like of shape (n_samples, n_features)
             The rows to cluster. float32 and float64 are kept (float32 is
             faster); other numbers become float64. Never modified.
+        y : ignored
+            Not used; there so that scikit-learn's pipelines can pass it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row; None gives every row weight 1.
             Rows are drawn into batches in proportion to their weight.
@@ -198,7 +251,7 @@ default="k-means++"
         -------
         self : MiniBatchKMeans
         """
-        X = check_data(X)
+        X = self._check_fit_data(X)
         self._check_params(X)
         n_samples = X.shape[0]
         sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
@@ -212,30 +265,32 @@ default="k-means++"
         steps_per_pass = math.ceil(n_rows / batch_size)
 
         centers = self._initial_centers(X, sample_weight, rng, sampler)
-        history = [] if self.record_history else None
+        max_steps = self.max_iter * steps_per_pass
+        history = self._history(f"/{max_steps}")
         state, converged = _minibatch.minibatch_fit(
             X, sample_weight, centers, batch_size=batch_size,
-            max_steps=self.max_iter * steps_per_pass,
+            max_steps=max_steps,
             tol=tol, max_no_improvement=self.max_no_improvement,
             reassignment_ratio=self.reassignment_ratio, rng=rng, sampler=sampler,
             history=history, n_rows=n_rows,
         )
-        labels, inertia = _assign(X, sample_weight, state.centers)
+        labels = inertia = None
+        if self.compute_labels or self.record_history:
+            labels, inertia = assign(X, sample_weight, state.centers)
 
         self._state, self._rng = state, rng
         self.cluster_centers_ = state.centers.copy()
-        self.labels_ = labels
-        self.inertia_ = inertia
+        self._keep_labels(labels, inertia)
         self.n_steps_ = state.n_steps
         self.n_iter_ = math.ceil(state.n_steps / steps_per_pass)
         self.converged_ = bool(converged)
         if self.record_history:
-            history.append(IterationRecord(state.centers.copy(), inertia))
-            self.history_ = history
-        _warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
+            self.history_ = [*history, IterationRecord(state.centers.copy(), inertia)]
+        if self.compute_labels:
+            warn_if_fewer_clusters(labels, sample_weight, self.n_clusters)
         return self
 
-    def partial_fit(self, X, sample_weight=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Update the centres with one chunk of data, for streaming.
 
         The first call initialises the centres on (a sample of) this chunk,
@@ -250,6 +305,8 @@ default="k-means++"
         X : array-like of shape (n_samples, n_features)
             One chunk of rows. After the first call it is converted to the
             dtype of ``cluster_centers_``. Never modified.
+        y : ignored
+            Not used; there so that scikit-learn's pipelines can pass it.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row; None gives every row weight 1.
 
@@ -259,7 +316,7 @@ default="k-means++"
         """
         first = not hasattr(self, "_state")
         if first:
-            X = check_data(X)
+            X = self._check_fit_data(X)
             self._check_params(X)
         else:
             X = self._check_test_data(X)
@@ -271,15 +328,20 @@ default="k-means++"
             self.n_iter_ = 0
             if self.record_history:
                 self.history_ = []
-        history = getattr(self, "history_", None) if self.record_history else None
+        history = self._history(" of this chunk")
         _minibatch.minibatch_pass(
             X, sample_weight, self._state, batch_size=self.batch_size,
             reassignment_ratio=self.reassignment_ratio, rng=self._rng,
             history=history,
         )
+        if self.record_history:
+            self.history_.extend(history)
         state = self._state
         self.cluster_centers_ = state.centers.copy()
-        self.labels_, self.inertia_ = _assign(X, sample_weight, state.centers)
+        labels = inertia = None
+        if self.compute_labels:
+            labels, inertia = assign(X, sample_weight, state.centers)
+        self._keep_labels(labels, inertia)
         self.n_steps_ = state.n_steps
         self.n_iter_ += 1
         return self

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lloyd import assign
+from ._lloyd import nearest_centers
 from ._validation import check_int
 from .color import COLOR_SPACES, from_working_space, oklab_to_srgb, to_working_space
 from .dither import dither as _dither
@@ -443,7 +443,8 @@ def _palette_from_centers(centers, X, sample_weight, colors, counts, color_space
     """
     palette = from_working_space(centers, color_space)
     palette_work = np.ascontiguousarray(to_working_space(palette, color_space))
-    labels, distances, _ = assign(X, sample_weight, palette_work.astype(X.dtype))
+    labels, distances, _ = nearest_centers(X, sample_weight,
+                                           palette_work.astype(X.dtype))
     if color_space == "rgb":
         # Integer differences: the float32 distances are exact (< 2**24).
         per_color = distances.astype(np.float64)

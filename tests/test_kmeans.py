@@ -450,6 +450,20 @@ def test_import_does_not_load_sklearn_or_matplotlib():
     assert out.strip() == "[]"
 
 
+def test_y_is_ignored_as_in_scikit_learn():
+    # scikit-learn's pipelines call fit(X, y): y must not be taken as weights
+    # (labels 0 would then be rows of weight 0).
+    X = blobs(n_samples=300, seed=30)
+    y = np.arange(300) % 3
+    plain = KMeans(n_clusters=3, random_state=0).fit(X)
+    with_y = KMeans(n_clusters=3, random_state=0).fit(X, y)
+    assert_array_equal(with_y.cluster_centers_, plain.cluster_centers_)
+    assert_array_equal(KMeans(3, random_state=0).fit_predict(X, y), plain.labels_)
+    assert_array_equal(KMeans(3, random_state=0).fit_transform(X, y),
+                       plain.transform(X))
+    assert plain.score(X, y) == plain.score(X)
+
+
 # -- errors name the offending value ---------------------------------------------
 
 
@@ -462,7 +476,7 @@ X_OK = np.arange(20, dtype=np.float64).reshape(10, 2)
     ({"n_clusters": 2.5}, X_OK, None, "n_clusters=2.5 must be an integer"),
     ({"n_clusters": 2}, X_OK.ravel(), None, r"must be 2-D .* ndim=1"),
     ({"n_clusters": 2}, X_OK[None], None, "ndim=3"),
-    ({"n_clusters": 2}, np.empty((0, 3)), None, r"X is empty: shape \(0, 3\)"),
+    ({"n_clusters": 2}, np.empty((0, 3)), None, r"X is empty: 0 sample\(s\) \(shape=\(0, 3\)\)"),
     ({"n_clusters": 2}, np.where(X_OK == 7, np.nan, X_OK), None, "NaN or infinity .*row 3"),
     ({"n_clusters": 2}, np.where(X_OK == 0, np.inf, X_OK), None, "NaN or infinity .*row 0"),
     ({"n_clusters": 2, "init": "kmeans"}, X_OK, None, "init='kmeans' is not"),
@@ -486,7 +500,7 @@ def test_predict_checks_fitted_and_features():
     with pytest.raises(NotFittedError, match="not fitted yet"):
         KMeans(2).predict(X_OK)
     km = KMeans(2, random_state=0).fit(X_OK)
-    with pytest.raises(ValueError, match="X has 3 features; .* fitted with 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but KMeans is expecting 2"):
         km.predict(np.zeros((4, 3)))
 
 

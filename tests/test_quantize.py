@@ -518,9 +518,9 @@ def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
     real_kmeans = quantize_module.KMeans
 
     class Recording(real_kmeans):
-        def fit(self, X, sample_weight=None):
+        def fit(self, X, y=None, sample_weight=None):
             seen.append((X.dtype, sample_weight.dtype))
-            return super().fit(X, sample_weight)
+            return super().fit(X, sample_weight=sample_weight)
 
     monkeypatch.setattr(quantize_module, "_FLOAT32_EXACT", 1)
     monkeypatch.setattr(quantize_module, "KMeans", Recording)
