@@ -158,7 +158,6 @@ def assign_chunks(X, sample_weight, centers_t, half_gap, near_move, far_gap, pru
     chunk_inertia  OUT   (n_chunks,) float64, sum of weight x distance per chunk
     """
     n_samples, n_features = X.shape
-    n_clusters = centers_t.shape[1]
     size = chunk_rows(n_samples)
     rows = np.empty(BLOCK, dtype=np.int64)
     xb = np.empty((n_features, BLOCK), dtype=X.dtype)

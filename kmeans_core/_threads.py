@@ -18,10 +18,7 @@ _pool_size = 0
 
 def n_threads():
     """The number of threads numba is allowed to use."""
-    try:
-        return numba.get_num_threads()
-    except Exception:  # pragma: no cover - no threading layer
-        return 1
+    return numba.get_num_threads()
 
 
 def _executor(size):

@@ -48,8 +48,8 @@ Encoding (``encode_image``):
 import io as _io
 import os
 import struct
-import zlib
 import warnings
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
