@@ -204,25 +204,54 @@ class Assigner:
         self.lower = np.zeros(n_samples, dtype=np.float64)
         self.changed = np.empty(n_samples, dtype=np.int64)
         self.old_labels = np.empty(n_samples, dtype=np.int32)
+        self.pending = np.empty(n_samples, dtype=np.int64)
+        self.order = np.empty(n_samples, dtype=np.int64)
+        self.result_label = np.empty(n_samples, dtype=np.int32)
+        self.result_best = np.empty(n_samples, dtype=X.dtype)
+        self.chunk_pending = np.zeros(self.n_chunks, dtype=np.int64)
         self.chunk_changed = np.zeros(self.n_chunks, dtype=np.int64)
         self.chunk_inertia = np.zeros(self.n_chunks, dtype=np.float64)
-        self.half_gap = np.empty(n_clusters, dtype=np.float64)
-        self.near_move = np.empty(n_clusters, dtype=np.float64)
-        self.far_gap = np.empty(n_clusters, dtype=np.float64)
+        self.group_start = np.empty(n_clusters + 2, dtype=np.int64)
+        # A centre's coordinates and bounds in one 64-byte row for 3 features.
+        width = -(-(X.shape[1] + 3) // 8) * 8
+        self.center_info = np.zeros((n_clusters, width), dtype=np.float64)
+        self.center_dist = np.empty((n_clusters, n_clusters), dtype=np.float64)
 
     def assign(self, centers, moved, prune=True):
-        """Assign every row; returns ``(inertia, n_changed)``."""
-        run_chunks(_kernels.center_bounds, len(centers), centers, moved, N_NEAR,
-                   self.half_gap, self.near_move, self.far_gap,
-                   min_chunks_per_thread=64)
+        """Assign every row; returns ``(inertia, n_changed)``.
+
+        The four steps of ``_kernels`` (scan, group, search, collect), each
+        on all threads but the grouping.
+        """
+        if prune:
+            run_chunks(_kernels.center_bounds, len(centers), centers, moved, N_NEAR,
+                       self.center_info, self.center_dist, min_chunks_per_thread=64)
         centers_t = np.ascontiguousarray(centers.T)
         run_chunks(
-            _kernels.assign_chunks, self.n_chunks, self.X, self.sample_weight,
-            centers_t, self.half_gap, self.near_move, self.far_gap, prune,
-            self.labels, self.distances, self.lower,
-            self.changed, self.old_labels, self.chunk_changed, self.chunk_inertia,
+            _kernels.scan_chunks, self.n_chunks, self.X, self.sample_weight,
+            self.center_info, prune, self.labels, self.distances, self.lower, self.pending,
+            self.chunk_pending, self.chunk_inertia,
+        )
+        n_pending = _kernels.group_pending(self.labels, self.pending,
+                                           self.chunk_pending, self.order,
+                                           self.group_start)
+        run_chunks(
+            _kernels.search_groups, n_pending, self.X, centers_t, self.center_dist,
+            self.labels, self.distances, self.lower, self.pending, self.order,
+            self.group_start, self.result_label, self.result_best,
+            min_chunks_per_thread=_SEARCH_ROWS_PER_THREAD,
+        )
+        run_chunks(
+            _kernels.collect_chunks, self.n_chunks, self.sample_weight, self.labels,
+            self.distances, self.pending, self.chunk_pending, self.result_label,
+            self.result_best, self.changed, self.old_labels, self.chunk_changed,
+            self.chunk_inertia,
         )
         return float(self.chunk_inertia.sum()), int(self.chunk_changed.sum())
+
+
+# A thread is worth starting for this many rows to search.
+_SEARCH_ROWS_PER_THREAD = 1024
 
 
 def nearest_centers(X, sample_weight, centers):

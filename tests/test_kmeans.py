@@ -153,8 +153,9 @@ def test_assignment_kernel_matches_reference(dtype):
 def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features,
                                                                   n_clusters):
     # Run Lloyd steps keeping Hamerly's bounds; at every step the pruned
-    # assignment must agree exactly with the plain one and with the NumPy
-    # reference, its lower bounds must hold, and it must skip rows.
+    # assignment (bound test, then a search among near centres) must agree
+    # exactly with the plain one and with the NumPy reference, its lower
+    # bounds must hold, and it must skip rows.
     # With 40 centres, 16 are near each centre: both bounds are at work.
     X = blobs(n_samples=5000, n_centers=12, seed=21, dtype=np.float32)
     X = np.ascontiguousarray(X[:, :n_features])
@@ -176,10 +177,11 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features,
         assert inertia == plain
         assert_array_equal(ref.labels, plain_labels)
         assert ref_changed == n_changed
-        assert_array_equal(ref.lower, assigner.lower)
         assert_array_equal(ref.distances, assigner.distances)
         assert ref_inertia == pytest.approx(inertia, rel=1e-9)
-        n_skipped += int((~ref.searched).sum()) if step else 0
+        # The kernels' bounds after a search of near centres only may be
+        # looser than the reference's exact second distances, never wrong.
+        n_skipped += len(X) - int(assigner.chunk_pending.sum()) if step else 0
         # The lower bounds hold for these centres.
         d2 = ((X[:, None, :].astype(np.float64) - centers[None]) ** 2).sum(axis=2)
         d2[np.arange(len(X)), assigner.labels] = np.inf
