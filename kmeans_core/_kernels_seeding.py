@@ -98,54 +98,129 @@ def spatial_order(X):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box_distance(lo, hi, b, point):
-    """Squared distance from ``point`` to the box ``b``, in the dtype of ``lo``.
+def _box_distance(lo, hi, node, point):
+    """Squared distance from ``point`` to the box of ``node``, in the dtype of ``lo``.
 
     Summed over the features in order from zero, like a row distance, so it
     is never larger than the computed distance of any row in the box.
     """
-    zero = lo[b, 0] - lo[b, 0]  # 0 in the dtype of lo
+    zero = lo[node, 0] - lo[node, 0]  # 0 in the dtype of lo
     d = zero
     for f in range(lo.shape[1]):
-        gap = zero
-        if point[f] < lo[b, f]:
-            gap = lo[b, f] - point[f]
-        elif point[f] > hi[b, f]:
-            gap = point[f] - hi[b, f]
+        # At most one of the two differences is positive (lo <= hi).
+        gap = max(max(lo[node, f] - point[f], point[f] - hi[node, f]), zero)
         d += gap * gap
     return d
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _block_distances(Xt, rows, start, point, dist):
+    """Squared distances from ``point`` to the rows of one block, into ``dist``.
+
+    Summed over the features in order from zero, in the dtype of ``point``.
+    RGB and RGBA rows (3 and 4 features) take a fused loop over the rows that
+    compiles to SIMD instructions; other widths one pass per feature.
+
+    Xt     IN  (n_features, n_padded)
+    rows   IN  tuple of 4 views Xt[f] (repeating the last feature when fewer)
+    start  IN  uint64, first row of the block
+    point  IN  (n_features,)
+    dist   OUT (_BLOCK_ROWS,) dtype of point
+    """
+    n_features = Xt.shape[0]
+    zero = point[0] - point[0]
+    x0, x1, x2, x3 = rows
+    if n_features == 3:
+        p0, p1, p2 = point[0], point[1], point[2]
+        for r in range(np.uint64(_BLOCK_ROWS)):
+            j = start + r
+            a = x0[j] - p0
+            b = x1[j] - p1
+            c = x2[j] - p2
+            dist[r] = zero + a * a + b * b + c * c
+    elif n_features == 4:
+        p0, p1, p2, p3 = point[0], point[1], point[2], point[3]
+        for r in range(np.uint64(_BLOCK_ROWS)):
+            j = start + r
+            a = x0[j] - p0
+            b = x1[j] - p1
+            c = x2[j] - p2
+            e = x3[j] - p3
+            dist[r] = zero + a * a + b * b + c * c + e * e
+    else:
+        dist[:] = zero
+        for f in range(n_features):
+            p = point[f]
+            for r in range(np.uint64(_BLOCK_ROWS)):
+                diff = Xt[f, start + r] - p
+                dist[r] += diff * diff
+
+
 @njit(cache=True, nogil=True)
-def _add_center(Xt, order, lo64, hi64, center64, closest_p, closest, block_max,
-                dirty, dist):
+def _reachable_blocks(lo, hi, node_max, point, stack, blocks):
+    """The blocks holding a row that ``point`` could bring nearer, left to right.
+
+    Walks the tree of blocks from the root and skips every node whose box is
+    at least its ``node_max`` away from ``point``.
+
+    lo, hi    IN  (2 * n_leaves, n_features) boxes of the tree nodes (node 1
+                  is the root, node n_leaves + b is block b)
+    node_max  IN  (2 * n_leaves,) float64, largest ``closest`` under each node
+                  (-inf for the empty leaves past the last block)
+    point     IN  (n_features,) same dtype as lo
+    stack     OUT (2 * n_leaves,) int64 scratch
+    blocks    OUT (n_leaves,) int64, the blocks found come first
+    returns   int, how many blocks were found
+    """
+    n_leaves = node_max.shape[0] // 2
+    n_found = 0
+    stack[0] = 1
+    top = 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        if np.float64(_box_distance(lo, hi, node, point)) >= node_max[node]:
+            continue
+        if node >= n_leaves:
+            blocks[n_found] = node - n_leaves
+            n_found += 1
+        else:
+            stack[top] = 2 * node + 1
+            stack[top + 1] = 2 * node
+            top += 2
+    return n_found
+
+
+@njit(cache=True, nogil=True)
+def _add_center(Xt, rows, order, lo64, hi64, center64, closest_p, closest, node_max,
+                dirty, stack, blocks, dist):
     """Lower every row's ``closest`` with the new centre ``center64``.
 
     Xt         IN    (n_features, n_padded) the rows in spatial order
+    rows       IN    tuple of 4 views of Xt (see _block_distances)
     order      IN    (n_samples,) int64, original index of each spatial row
-    lo64, hi64 IN    (n_blocks, n_features) float64 bounding boxes
+    lo64, hi64 IN    (2 * n_leaves, n_features) float64 boxes of the tree
     center64   IN    (n_features,) float64
     closest_p  INOUT (n_padded,) float64, in spatial order
     closest    INOUT (n_samples,) float64, in original order
-    block_max  INOUT (n_blocks,) float64
-    dirty      INOUT (n_samples // _SEARCH_ROWS + 1,) bool, search blocks
-                     with a changed row are set
+    node_max   INOUT (2 * n_leaves,) float64
+    dirty      INOUT (n_search,) bool, search blocks with a changed row are set
+    stack      OUT   (2 * n_leaves,) int64 scratch
+    blocks     OUT   (n_leaves,) int64 scratch
     dist       OUT   (_BLOCK_ROWS,) float64 scratch
     """
     n_features = Xt.shape[0]
-    n_samples = order.shape[0]
-    for b in range(block_max.shape[0]):
-        if _box_distance(lo64, hi64, b, center64) >= block_max[b]:
-            continue
-        start = b * _BLOCK_ROWS
-        dist[:] = 0.0
-        for f in range(n_features):
-            c = center64[f]
-            for r in range(_BLOCK_ROWS):
-                diff = np.float64(Xt[f, start + r]) - c
-                dist[r] += diff * diff
+    n_samples = np.uint64(order.shape[0])
+    n_leaves = node_max.shape[0] // 2
+    n_found = _reachable_blocks(lo64, hi64, node_max, center64, stack, blocks)
+    for k in range(n_found):
+        b = blocks[k]
+        # Unsigned indices: no negative-index wraparound, so the loops over
+        # the rows of a block vectorize.
+        start = np.uint64(b * _BLOCK_ROWS)
+        _block_distances(Xt, rows, start, center64, dist)
         high = 0.0
-        for r in range(_BLOCK_ROWS):
+        for r in range(np.uint64(_BLOCK_ROWS)):
             j = start + r
             if dist[r] < closest_p[j]:
                 closest_p[j] = dist[r]
@@ -154,7 +229,12 @@ def _add_center(Xt, order, lo64, hi64, center64, closest_p, closest, block_max,
                     closest[i] = dist[r]
                     dirty[i // _SEARCH_ROWS] = True
             high = max(high, closest_p[j])
-        block_max[b] = high
+        node = n_leaves + b
+        node_max[node] = high
+        node //= 2
+        while node >= 1:
+            node_max[node] = max(node_max[2 * node], node_max[2 * node + 1])
+            node //= 2
 
 
 @njit(cache=True, nogil=True)
@@ -172,14 +252,27 @@ def _search_sums(weighted, closest, w, dirty, sums, prefix):
     """
     n_samples = closest.shape[0]
     for s in range(sums.shape[0]):
-        if dirty[s]:
-            dirty[s] = False
-            end = min((s + 1) * _SEARCH_ROWS, n_samples)
-            total = 0.0
-            for i in range(s * _SEARCH_ROWS, end):
-                weighted[i] = w[i] * closest[i]
-                total += weighted[i]
-            sums[s] = total
+        if not dirty[s]:
+            continue
+        dirty[s] = False
+        start = s * _SEARCH_ROWS
+        end = min(start + _SEARCH_ROWS, n_samples)
+        for i in range(start, end):
+            weighted[i] = w[i] * closest[i]
+        # Four running sums (rows i, i+1, i+2, i+3 mod 4), added at the end:
+        # four chains of additions instead of one, for the same fixed order.
+        a0 = a1 = a2 = a3 = 0.0
+        i = start
+        while i + 4 <= end:
+            a0 += weighted[i]
+            a1 += weighted[i + 1]
+            a2 += weighted[i + 2]
+            a3 += weighted[i + 3]
+            i += 4
+        while i < end:
+            a0 += weighted[i]
+            i += 1
+        sums[s] = (a0 + a1) + (a2 + a3)
     running = 0.0
     for s in range(sums.shape[0]):
         running += sums[s]
@@ -268,9 +361,19 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
         if j < n_samples:
             w_p[j] = sample_weight[i]
             closest_p[j] = np.inf
-    lo = np.empty((n_blocks, n_features), dtype=dtype)
-    hi = np.empty((n_blocks, n_features), dtype=dtype)
+
+    # A complete binary tree over the blocks: node 1 is the root, node
+    # n_leaves + b is block b, node m has the children 2m and 2m + 1. Each
+    # node has the bounding box of its rows and the largest ``closest`` among
+    # them (-inf for the leaves past the last block, which are never visited).
+    n_leaves = 1
+    while n_leaves < n_blocks:
+        n_leaves *= 2
+    n_nodes = 2 * n_leaves
+    lo = np.zeros((n_nodes, n_features), dtype=dtype)
+    hi = np.zeros((n_nodes, n_features), dtype=dtype)
     for b in range(n_blocks):
+        node = n_leaves + b
         for f in range(n_features):
             low = Xt[f, b * _BLOCK_ROWS]
             high = low
@@ -278,11 +381,29 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
                 v = Xt[f, b * _BLOCK_ROWS + r]
                 low = min(low, v)
                 high = max(high, v)
-            lo[b, f] = low
-            hi[b, f] = high
+            lo[node, f] = low
+            hi[node, f] = high
+    node_max = np.full(n_nodes, -np.inf)
+    node_max[n_leaves:n_leaves + n_blocks] = np.inf
+    # Leaves of node m: [m * 2**h - n_leaves, ...) for its height h; a node
+    # whose first leaf is past the last block is empty and keeps -inf.
+    first_leaf = np.arange(n_nodes, dtype=np.int64)
+    for node in range(n_leaves - 1, 0, -1):
+        left = 2 * node
+        right = left + 1
+        first_leaf[node] = first_leaf[left]
+        if first_leaf[node] >= n_leaves + n_blocks:
+            continue
+        if first_leaf[right] >= n_leaves + n_blocks:
+            right = left  # an empty child adds nothing to the box
+        for f in range(n_features):
+            lo[node, f] = min(lo[left, f], lo[right, f])
+            hi[node, f] = max(hi[left, f], hi[right, f])
+        node_max[node] = np.inf
     lo64 = lo.astype(np.float64)
     hi64 = hi.astype(np.float64)
-    block_max = np.full(n_blocks, np.inf)
+    stack = np.empty(n_nodes, dtype=np.int64)
+    blocks = np.empty(n_leaves, dtype=np.int64)
 
     w = np.empty(n_samples, dtype=np.float64)
     for i in range(n_samples):
@@ -294,6 +415,8 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     sums = np.zeros(n_search, dtype=np.float64)
     prefix = np.empty(n_search, dtype=np.float64)
     dist = np.empty(_BLOCK_ROWS, dtype=np.float64)
+    last = n_features - 1
+    rows = (Xt[0], Xt[min(1, last)], Xt[min(2, last)], Xt[min(3, last)])
     center64 = np.empty(n_features, dtype=np.float64)
 
     if n_start == 0:
@@ -305,13 +428,13 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     for c in range(n_done):
         for f in range(n_features):
             center64[f] = centers[c, f]
-        _add_center(Xt, order, lo64, hi64, center64, closest_p, closest,
-                    block_max, dirty, dist)
+        _add_center(Xt, rows, order, lo64, hi64, center64, closest_p, closest,
+                    node_max, dirty, stack, blocks, dist)
     potential = _search_sums(weighted, closest, w, dirty, sums, prefix)
 
     ids = np.empty(n_trials, dtype=np.int64)
     candidates = np.empty((n_trials, n_features), dtype=dtype)
-    gains = np.empty((n_trials, _BLOCK_ROWS), dtype=np.float64)
+    gain_rows = np.empty(_BLOCK_ROWS, dtype=np.float64)
     d = np.empty(_BLOCK_ROWS, dtype=dtype)
     for c in range(n_done, n_clusters):
         total = potential
@@ -320,29 +443,26 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
             for f in range(n_features):
                 candidates[t, f] = X[ids[t], f]
 
-        # Gain of each candidate: how much it would lower the potential.
-        gains[:] = 0.0
-        for b in range(n_blocks):
-            start = b * _BLOCK_ROWS
-            for t in range(n_trials):
-                if np.float64(_box_distance(lo, hi, b, candidates[t])) >= block_max[b]:
-                    continue
-                d[:] = 0
-                for f in range(n_features):
-                    x = candidates[t, f]
-                    for r in range(_BLOCK_ROWS):
-                        diff = Xt[f, start + r] - x
-                        d[r] += diff * diff
-                for r in range(_BLOCK_ROWS):
-                    gain = closest_p[start + r] - np.float64(d[r])
-                    gains[t, r] += w_p[start + r] * max(gain, 0.0)
-
+        # Gain of each candidate, how much it would lower the potential:
+        # w * (closest - d) summed over the rows it brings nearer.
         best = 0
         best_potential = np.inf
         for t in range(n_trials):
+            candidate = candidates[t]
+            n_found = _reachable_blocks(lo, hi, node_max, candidate, stack, blocks)
+            # Row r of every block adds into gain_rows[r], so the additions
+            # run across rows, in SIMD.
+            gain_rows[:] = 0.0
+            for k in range(n_found):
+                start = np.uint64(blocks[k] * _BLOCK_ROWS)
+                _block_distances(Xt, rows, start, candidate, d)
+                for r in range(np.uint64(_BLOCK_ROWS)):
+                    j = start + r
+                    gain = closest_p[j] - np.float64(d[r])
+                    gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
             gain = 0.0
             for r in range(_BLOCK_ROWS):
-                gain += gains[t, r]
+                gain += gain_rows[r]
             p = total - gain
             if p < best_potential:
                 best = t
@@ -350,8 +470,8 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
         for f in range(n_features):
             centers[c, f] = candidates[best, f]
             center64[f] = candidates[best, f]
-        _add_center(Xt, order, lo64, hi64, center64, closest_p, closest,
-                    block_max, dirty, dist)
+        _add_center(Xt, rows, order, lo64, hi64, center64, closest_p, closest,
+                    node_max, dirty, stack, blocks, dist)
         _search_sums(weighted, closest, w, dirty, sums, prefix)
         potential = best_potential
     return potential
