@@ -113,47 +113,153 @@ def _box_distance(lo, hi, node, point):
     return d
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _block_distances(Xt, rows, start, point, dist):
-    """Squared distances from ``point`` to the rows of one block, into ``dist``.
+# Distances from one point to the rows of the blocks found, and the gains of
+# a candidate. One function per case, each with a single loop over the rows of
+# a block that compiles to SIMD instructions: RGB rows (3 features), RGBA rows
+# (4), and any width (one pass per feature). Every distance is summed over the
+# features in order from zero, in the dtype of ``point``, like
+# ``_box_distance`` and ``_kernels.candidate_potentials``. Block indices are
+# unsigned, so that indexing has no negative-index wraparound to block
+# vectorization.
+#
+# The ``_distances_*`` functions:
+#   Xt        IN  (n_features, n_padded) the rows in spatial order
+#   blocks    IN  (n_leaves,) int64, the blocks to visit come first
+#   n_found   IN  int, how many
+#   point     IN  (n_features,)
+#   dist      OUT (n_padded,) dtype of point, written in the blocks visited
+# The ``_gain_*`` functions return sum_rows w_p * max(closest_p - d, 0) over
+# the blocks visited, with closest_p and w_p (n_padded,) float64 IN and
+# gain_rows (_BLOCK_ROWS,) float64 scratch: row r of every block adds into
+# gain_rows[r] (across rows, in SIMD), and the slots are added in order.
 
-    Summed over the features in order from zero, in the dtype of ``point``.
-    RGB and RGBA rows (3 and 4 features) take a fused loop over the rows that
-    compiles to SIMD instructions; other widths one pass per feature.
 
-    Xt     IN  (n_features, n_padded)
-    rows   IN  tuple of 4 views Xt[f] (repeating the last feature when fewer)
-    start  IN  uint64, first row of the block
-    point  IN  (n_features,)
-    dist   OUT (_BLOCK_ROWS,) dtype of point
-    """
-    n_features = Xt.shape[0]
+@njit(cache=True, nogil=True)
+def _distances_rgb(Xt, blocks, n_found, point, dist):
+    x0, x1, x2 = Xt[0], Xt[1], Xt[2]
+    p0, p1, p2 = point[0], point[1], point[2]
+    zero = p0 - p0
+    for k in range(n_found):
+        start = np.uint64(blocks[k] * _BLOCK_ROWS)
+        for j in range(start, start + np.uint64(_BLOCK_ROWS)):
+            a = x0[j] - p0
+            b = x1[j] - p1
+            c = x2[j] - p2
+            dist[j] = zero + a * a + b * b + c * c
+
+
+@njit(cache=True, nogil=True)
+def _distances_rgba(Xt, blocks, n_found, point, dist):
+    x0, x1, x2, x3 = Xt[0], Xt[1], Xt[2], Xt[3]
+    p0, p1, p2, p3 = point[0], point[1], point[2], point[3]
+    zero = p0 - p0
+    for k in range(n_found):
+        start = np.uint64(blocks[k] * _BLOCK_ROWS)
+        for j in range(start, start + np.uint64(_BLOCK_ROWS)):
+            a = x0[j] - p0
+            b = x1[j] - p1
+            c = x2[j] - p2
+            e = x3[j] - p3
+            dist[j] = zero + a * a + b * b + c * c + e * e
+
+
+@njit(cache=True, nogil=True)
+def _distances_any(Xt, blocks, n_found, point, dist):
     zero = point[0] - point[0]
-    x0, x1, x2, x3 = rows
-    if n_features == 3:
-        p0, p1, p2 = point[0], point[1], point[2]
+    for k in range(n_found):
+        start = np.uint64(blocks[k] * _BLOCK_ROWS)
+        end = start + np.uint64(_BLOCK_ROWS)
+        for j in range(start, end):
+            dist[j] = zero
+        for f in range(Xt.shape[0]):
+            x = Xt[f]
+            p = point[f]
+            for j in range(start, end):
+                diff = x[j] - p
+                dist[j] += diff * diff
+
+
+@njit(cache=True, nogil=True)
+def _distances(Xt, blocks, n_found, point, dist):
+    """Dispatch to ``_distances_rgb``, ``_rgba`` or ``_any`` (see above)."""
+    if Xt.shape[0] == 3:
+        _distances_rgb(Xt, blocks, n_found, point, dist)
+    elif Xt.shape[0] == 4:
+        _distances_rgba(Xt, blocks, n_found, point, dist)
+    else:
+        _distances_any(Xt, blocks, n_found, point, dist)
+
+
+@njit(cache=True, nogil=True)
+def _gain_rgb(Xt, blocks, n_found, point, closest_p, w_p, gain_rows):
+    x0, x1, x2 = Xt[0], Xt[1], Xt[2]
+    p0, p1, p2 = point[0], point[1], point[2]
+    zero = p0 - p0
+    gain_rows[:] = 0.0
+    for k in range(n_found):
+        start = np.uint64(blocks[k] * _BLOCK_ROWS)
         for r in range(np.uint64(_BLOCK_ROWS)):
             j = start + r
             a = x0[j] - p0
             b = x1[j] - p1
             c = x2[j] - p2
-            dist[r] = zero + a * a + b * b + c * c
-    elif n_features == 4:
-        p0, p1, p2, p3 = point[0], point[1], point[2], point[3]
+            gain = closest_p[j] - np.float64(zero + a * a + b * b + c * c)
+            gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
+    total = 0.0
+    for r in range(_BLOCK_ROWS):
+        total += gain_rows[r]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _gain_rgba(Xt, blocks, n_found, point, closest_p, w_p, gain_rows):
+    x0, x1, x2, x3 = Xt[0], Xt[1], Xt[2], Xt[3]
+    p0, p1, p2, p3 = point[0], point[1], point[2], point[3]
+    zero = p0 - p0
+    gain_rows[:] = 0.0
+    for k in range(n_found):
+        start = np.uint64(blocks[k] * _BLOCK_ROWS)
         for r in range(np.uint64(_BLOCK_ROWS)):
             j = start + r
             a = x0[j] - p0
             b = x1[j] - p1
             c = x2[j] - p2
             e = x3[j] - p3
-            dist[r] = zero + a * a + b * b + c * c + e * e
-    else:
-        dist[:] = zero
-        for f in range(n_features):
-            p = point[f]
-            for r in range(np.uint64(_BLOCK_ROWS)):
-                diff = Xt[f, start + r] - p
-                dist[r] += diff * diff
+            gain = closest_p[j] - np.float64(zero + a * a + b * b + c * c + e * e)
+            gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
+    total = 0.0
+    for r in range(_BLOCK_ROWS):
+        total += gain_rows[r]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _gain_any(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist):
+    _distances_any(Xt, blocks, n_found, point, dist)
+    gain_rows[:] = 0.0
+    for k in range(n_found):
+        start = np.uint64(blocks[k] * _BLOCK_ROWS)
+        for r in range(np.uint64(_BLOCK_ROWS)):
+            j = start + r
+            gain = closest_p[j] - np.float64(dist[j])
+            gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
+    total = 0.0
+    for r in range(_BLOCK_ROWS):
+        total += gain_rows[r]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _gain(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist):
+    """Dispatch to ``_gain_rgb``, ``_rgba`` or ``_any`` (see above).
+
+    dist  OUT (n_padded,) scratch in the dtype of point, for ``_gain_any``
+    """
+    if Xt.shape[0] == 3:
+        return _gain_rgb(Xt, blocks, n_found, point, closest_p, w_p, gain_rows)
+    if Xt.shape[0] == 4:
+        return _gain_rgba(Xt, blocks, n_found, point, closest_p, w_p, gain_rows)
+    return _gain_any(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist)
 
 
 @njit(cache=True, nogil=True)
@@ -192,12 +298,11 @@ def _reachable_blocks(lo, hi, node_max, point, stack, blocks):
 
 
 @njit(cache=True, nogil=True)
-def _add_center(Xt, rows, order, lo64, hi64, center64, closest_p, closest, node_max,
+def _add_center(Xt, order, lo64, hi64, center64, closest_p, closest, node_max,
                 dirty, stack, blocks, dist):
     """Lower every row's ``closest`` with the new centre ``center64``.
 
     Xt         IN    (n_features, n_padded) the rows in spatial order
-    rows       IN    tuple of 4 views of Xt (see _block_distances)
     order      IN    (n_samples,) int64, original index of each spatial row
     lo64, hi64 IN    (2 * n_leaves, n_features) float64 boxes of the tree
     center64   IN    (n_features,) float64
@@ -207,26 +312,22 @@ def _add_center(Xt, rows, order, lo64, hi64, center64, closest_p, closest, node_
     dirty      INOUT (n_search,) bool, search blocks with a changed row are set
     stack      OUT   (2 * n_leaves,) int64 scratch
     blocks     OUT   (n_leaves,) int64 scratch
-    dist       OUT   (_BLOCK_ROWS,) float64 scratch
+    dist       OUT   (n_padded,) float64 scratch
     """
-    n_features = Xt.shape[0]
     n_samples = np.uint64(order.shape[0])
     n_leaves = node_max.shape[0] // 2
     n_found = _reachable_blocks(lo64, hi64, node_max, center64, stack, blocks)
+    _distances(Xt, blocks, n_found, center64, dist)
     for k in range(n_found):
         b = blocks[k]
-        # Unsigned indices: no negative-index wraparound, so the loops over
-        # the rows of a block vectorize.
         start = np.uint64(b * _BLOCK_ROWS)
-        _block_distances(Xt, rows, start, center64, dist)
         high = 0.0
-        for r in range(np.uint64(_BLOCK_ROWS)):
-            j = start + r
-            if dist[r] < closest_p[j]:
-                closest_p[j] = dist[r]
+        for j in range(start, start + np.uint64(_BLOCK_ROWS)):
+            if dist[j] < closest_p[j]:
+                closest_p[j] = dist[j]
                 if j < n_samples:
                     i = order[j]
-                    closest[i] = dist[r]
+                    closest[i] = dist[j]
                     dirty[i // _SEARCH_ROWS] = True
             high = max(high, closest_p[j])
         node = n_leaves + b
@@ -414,9 +515,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     dirty = np.ones(n_search, dtype=np.bool_)
     sums = np.zeros(n_search, dtype=np.float64)
     prefix = np.empty(n_search, dtype=np.float64)
-    dist = np.empty(_BLOCK_ROWS, dtype=np.float64)
-    last = n_features - 1
-    rows = (Xt[0], Xt[min(1, last)], Xt[min(2, last)], Xt[min(3, last)])
+    dist = np.empty(n_padded, dtype=np.float64)
     center64 = np.empty(n_features, dtype=np.float64)
 
     if n_start == 0:
@@ -428,14 +527,14 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     for c in range(n_done):
         for f in range(n_features):
             center64[f] = centers[c, f]
-        _add_center(Xt, rows, order, lo64, hi64, center64, closest_p, closest,
+        _add_center(Xt, order, lo64, hi64, center64, closest_p, closest,
                     node_max, dirty, stack, blocks, dist)
     potential = _search_sums(weighted, closest, w, dirty, sums, prefix)
 
     ids = np.empty(n_trials, dtype=np.int64)
     candidates = np.empty((n_trials, n_features), dtype=dtype)
     gain_rows = np.empty(_BLOCK_ROWS, dtype=np.float64)
-    d = np.empty(_BLOCK_ROWS, dtype=dtype)
+    d = np.empty(n_padded, dtype=dtype)
     for c in range(n_done, n_clusters):
         total = potential
         for t in range(n_trials):
@@ -450,19 +549,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
         for t in range(n_trials):
             candidate = candidates[t]
             n_found = _reachable_blocks(lo, hi, node_max, candidate, stack, blocks)
-            # Row r of every block adds into gain_rows[r], so the additions
-            # run across rows, in SIMD.
-            gain_rows[:] = 0.0
-            for k in range(n_found):
-                start = np.uint64(blocks[k] * _BLOCK_ROWS)
-                _block_distances(Xt, rows, start, candidate, d)
-                for r in range(np.uint64(_BLOCK_ROWS)):
-                    j = start + r
-                    gain = closest_p[j] - np.float64(d[r])
-                    gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
-            gain = 0.0
-            for r in range(_BLOCK_ROWS):
-                gain += gain_rows[r]
+            gain = _gain(Xt, blocks, n_found, candidate, closest_p, w_p, gain_rows, d)
             p = total - gain
             if p < best_potential:
                 best = t
@@ -470,7 +557,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
         for f in range(n_features):
             centers[c, f] = candidates[best, f]
             center64[f] = candidates[best, f]
-        _add_center(Xt, rows, order, lo64, hi64, center64, closest_p, closest,
+        _add_center(Xt, order, lo64, hi64, center64, closest_p, closest,
                     node_max, dirty, stack, blocks, dist)
         _search_sums(weighted, closest, w, dirty, sums, prefix)
         potential = best_potential
