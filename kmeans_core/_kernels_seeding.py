@@ -41,8 +41,6 @@ from numba import njit
 
 # Rows per spatial block (a multiple of the SIMD width).
 _BLOCK_ROWS = 32
-# Rows per block of the cumulative-weight search.
-_SEARCH_ROWS = 64
 # Bits of the grid code that orders the rows into spatial blocks.
 _GRID_BITS = 15
 
@@ -298,8 +296,8 @@ def _reachable_blocks(lo, hi, node_max, point, stack, blocks):
 
 
 @njit(cache=True, nogil=True)
-def _add_center(Xt, order, lo64, hi64, center64, closest_p, closest, node_max,
-                dirty, stack, blocks, dist):
+def _add_center(Xt, order, w, lo64, hi64, center64, closest_p, sums, node_max,
+                changed, stack, blocks, dist):
     """Lower every row's ``closest`` with the new centre ``center64``.
 
     Xt         IN    (n_features, n_padded) the rows in spatial order
@@ -307,15 +305,20 @@ def _add_center(Xt, order, lo64, hi64, center64, closest_p, closest, node_max,
     lo64, hi64 IN    (2 * n_leaves, n_features) float64 boxes of the tree
     center64   IN    (n_features,) float64
     closest_p  INOUT (n_padded,) float64, in spatial order
-    closest    INOUT (n_samples,) float64, in original order
+    w          IN    (n_samples,) float64 weights in original order
+    sums       INOUT (2 * n_top,) float64 cumulative-sum tree (see
+                     ``_refresh_sums``): the leaves of changed rows are set
     node_max   INOUT (2 * n_leaves,) float64
-    dirty      INOUT (n_search,) bool, search blocks with a changed row are set
+    changed    OUT   (n_top,) int64, the leaves of the changed rows
+    returns    int, how many rows changed
     stack      OUT   (2 * n_leaves,) int64 scratch
     blocks     OUT   (n_leaves,) int64 scratch
     dist       OUT   (n_padded,) float64 scratch
     """
     n_samples = np.uint64(order.shape[0])
     n_leaves = node_max.shape[0] // 2
+    n_top = sums.shape[0] // 2
+    n_changed = 0
     n_found = _reachable_blocks(lo64, hi64, node_max, center64, stack, blocks)
     _distances(Xt, blocks, n_found, center64, dist)
     for k in range(n_found):
@@ -327,8 +330,9 @@ def _add_center(Xt, order, lo64, hi64, center64, closest_p, closest, node_max,
                 closest_p[j] = dist[j]
                 if j < n_samples:
                     i = order[j]
-                    closest[i] = dist[j]
-                    dirty[i // _SEARCH_ROWS] = True
+                    sums[n_top + i] = w[i] * dist[j]
+                    changed[n_changed] = n_top + i
+                    n_changed += 1
             high = max(high, closest_p[j])
         node = n_leaves + b
         node_max[node] = high
@@ -336,83 +340,59 @@ def _add_center(Xt, order, lo64, hi64, center64, closest_p, closest, node_max,
         while node >= 1:
             node_max[node] = max(node_max[2 * node], node_max[2 * node + 1])
             node //= 2
+    return n_changed
 
 
 @njit(cache=True, nogil=True)
-def _search_sums(weighted, closest, w, dirty, sums, prefix):
-    """Refresh the weighted distances and sums of the changed search blocks.
+def _refresh_sums(sums, changed, n_changed, mark):
+    """Recompute the sums above the changed leaves of the cumulative-sum tree.
 
-    weighted  INOUT (n_samples,) float64, w * closest
-    closest   IN    (n_samples,) float64
-    w         IN    (n_samples,) float64
-    dirty     INOUT (n_search,) bool, cleared
-    sums      INOUT (n_search,) float64, sum of ``weighted`` over each block
-    prefix    OUT   (n_search,) float64, running total of ``sums`` up to and
-                    including each block
-    returns   float64, the total
+    sums       INOUT (2 * n_top,) float64; leaf n_top + i holds w_i * closest_i
+                     (0 past the last row), node m holds sums[2m] + sums[2m+1]
+    changed    INOUT (n_top,) int64, the changed leaves first (overwritten)
+    n_changed  IN    int
+    mark       INOUT (2 * n_top,) bool scratch, all False on entry and exit
+
+    Level by level, each node at most once, so every sum is the same
+    function of the leaves whatever the order of the changes.
     """
-    n_samples = closest.shape[0]
-    for s in range(sums.shape[0]):
-        if not dirty[s]:
-            continue
-        dirty[s] = False
-        start = s * _SEARCH_ROWS
-        end = min(start + _SEARCH_ROWS, n_samples)
-        for i in range(start, end):
-            weighted[i] = w[i] * closest[i]
-        # Four running sums (rows i, i+1, i+2, i+3 mod 4), added at the end:
-        # four chains of additions instead of one, for the same fixed order.
-        a0 = a1 = a2 = a3 = 0.0
-        i = start
-        while i + 4 <= end:
-            a0 += weighted[i]
-            a1 += weighted[i + 1]
-            a2 += weighted[i + 2]
-            a3 += weighted[i + 3]
-            i += 4
-        while i < end:
-            a0 += weighted[i]
-            i += 1
-        sums[s] = (a0 + a1) + (a2 + a3)
-    running = 0.0
-    for s in range(sums.shape[0]):
-        running += sums[s]
-        prefix[s] = running
-    return running
+    n = n_changed
+    while n > 0 and changed[0] > 1:
+        m = 0
+        for k in range(n):
+            parent = changed[k] // 2
+            if not mark[parent]:
+                mark[parent] = True
+                changed[m] = parent
+                m += 1
+        for k in range(m):
+            node = changed[k]
+            mark[node] = False
+            sums[node] = sums[2 * node] + sums[2 * node + 1]
+        n = m
 
 
 @njit(cache=True, nogil=True)
-def _draw(weighted, prefix, target):
-    """First row whose cumulative weighted distance reaches ``target``.
+def _draw(sums, target, n_samples):
+    """Row of the cumulative weighted distance ``target``, from the sum tree.
 
-    The cumulative sum is the total of the search blocks before the row's
-    block plus the row's running sum within it. When rounding keeps the
-    running sum of the block below ``target``, the last row of the block with
-    a positive weighted distance; past the end, the last row.
+    From the root, go to the left child when ``target`` is at most its sum,
+    otherwise subtract that sum and go right: the first row whose cumulative
+    sum reaches ``target`` (row 0 for ``target <= 0``, the last row for a
+    target beyond the total), like ``np.searchsorted(np.cumsum(w * closest),
+    target)`` clipped to ``n_samples - 1``. With integer-valued sums (and a
+    total below 2**52) every subtraction is exact, so the row is the same.
     """
-    n_samples = weighted.shape[0]
-    n_search = prefix.shape[0]
-    # First block whose running total reaches target (binary search, left).
-    low, high = 0, n_search
-    while low < high:
-        mid = (low + high) // 2
-        if prefix[mid] < target:
-            low = mid + 1
+    n_top = sums.shape[0] // 2
+    node = 1
+    while node < n_top:
+        left = sums[2 * node]
+        if target <= left:
+            node = 2 * node
         else:
-            high = mid
-    if low == n_search:
-        return n_samples - 1
-    running = prefix[low - 1] if low > 0 else 0.0
-    start = low * _SEARCH_ROWS
-    end = min(start + _SEARCH_ROWS, n_samples)
-    last = end - 1
-    for i in range(start, end):
-        if weighted[i] > 0.0:
-            last = i
-        running += weighted[i]
-        if running >= target:
-            return i
-    return last
+            target -= left
+            node = 2 * node + 1
+    return min(node - n_top, n_samples - 1)
 
 
 @njit(cache=True, nogil=True)
@@ -509,12 +489,13 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     w = np.empty(n_samples, dtype=np.float64)
     for i in range(n_samples):
         w[i] = sample_weight[i]
-    closest = np.full(n_samples, np.inf)
-    weighted = np.empty(n_samples, dtype=np.float64)
-    n_search = (n_samples + _SEARCH_ROWS - 1) // _SEARCH_ROWS
-    dirty = np.ones(n_search, dtype=np.bool_)
-    sums = np.zeros(n_search, dtype=np.float64)
-    prefix = np.empty(n_search, dtype=np.float64)
+    # The cumulative-sum tree over the rows in original order.
+    n_top = 1
+    while n_top < n_samples:
+        n_top *= 2
+    sums = np.zeros(2 * n_top, dtype=np.float64)
+    changed = np.empty(n_top, dtype=np.int64)
+    mark = np.zeros(2 * n_top, dtype=np.bool_)
     dist = np.empty(n_padded, dtype=np.float64)
     center64 = np.empty(n_features, dtype=np.float64)
 
@@ -527,9 +508,10 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     for c in range(n_done):
         for f in range(n_features):
             center64[f] = centers[c, f]
-        _add_center(Xt, order, lo64, hi64, center64, closest_p, closest,
-                    node_max, dirty, stack, blocks, dist)
-    potential = _search_sums(weighted, closest, w, dirty, sums, prefix)
+        n_changed = _add_center(Xt, order, w, lo64, hi64, center64, closest_p,
+                                sums, node_max, changed, stack, blocks, dist)
+        _refresh_sums(sums, changed, n_changed, mark)
+    potential = sums[1]
 
     ids = np.empty(n_trials, dtype=np.int64)
     candidates = np.empty((n_trials, n_features), dtype=dtype)
@@ -538,7 +520,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     for c in range(n_done, n_clusters):
         total = potential
         for t in range(n_trials):
-            ids[t] = _draw(weighted, prefix, uniforms[c - n_done, t] * total)
+            ids[t] = _draw(sums, uniforms[c - n_done, t] * total, n_samples)
             for f in range(n_features):
                 candidates[t, f] = X[ids[t], f]
 
@@ -557,8 +539,8 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
         for f in range(n_features):
             centers[c, f] = candidates[best, f]
             center64[f] = candidates[best, f]
-        _add_center(Xt, order, lo64, hi64, center64, closest_p, closest,
-                    node_max, dirty, stack, blocks, dist)
-        _search_sums(weighted, closest, w, dirty, sums, prefix)
+        n_changed = _add_center(Xt, order, w, lo64, hi64, center64, closest_p,
+                                sums, node_max, changed, stack, blocks, dist)
+        _refresh_sums(sums, changed, n_changed, mark)
         potential = best_potential
     return potential
