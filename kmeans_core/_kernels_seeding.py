@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit
 
 # Rows per spatial block (a multiple of the SIMD width).
-_BLOCK_ROWS = 32
+_BLOCK_ROWS = 64
 # Bits of the grid code that orders the rows into spatial blocks.
 _GRID_BITS = 15
 
