@@ -6,32 +6,32 @@ what ``np.unique(codes, return_inverse=True, return_counts=True)`` gives:
 the distinct codes in increasing order, the number of pixels of each, and the
 index of every pixel's code among them. Two ways, both serial and ``nogil``:
 
-- ``unique_codes_table``, for RGB codes (below 2**24) of large images: one
-  int32 slot per possible colour (64 MiB), counted in one pass over the
-  pixels, turned into ranks in one pass over the table, and read back for
-  every pixel. Linear time; similar colours stay near each other in memory.
-- ``unique_codes_hash``, for any uint32 codes: an open-addressing hash table
-  (grown as colours appear, so it stays as small as the number of distinct
-  colours) numbers each new colour in order of appearance; the distinct codes
+- ``unique_codes_bitmap``, for RGB codes (below 2**24): one bit per possible
+  colour (2 MiB) marks the colours present, the count of set bits before
+  each 64-bit word (1 MiB) ranks them, and a second pass over the pixels
+  reads every pixel's rank and counts it. Linear time, no sort, and the two
+  tables stay in the caches (a 2**24-entry table of counts is 64 MiB, and
+  costs more to clear and scan than small images take to count).
+- ``unique_codes_hash``, for any uint32 codes (RGBA): an open-addressing hash
+  table numbers each new colour in order of appearance; the distinct codes
   are then sorted by a radix sort and the numbers turned into ranks. Its
-  memory and most of its time follow the number of distinct colours, not the
-  2**24 possible ones.
+  memory follows the number of pixels and distinct colours, not the 2**32
+  possible codes.
 
-``unique_codes`` picks the table for RGB codes from ``_TABLE_MIN_PIXELS``
-pixels on, the hash otherwise. ``tests/test_colors_kernels.py`` holds them
-equal to ``np.unique``.
+``unique_codes`` picks the bitmap for RGB codes, the hash otherwise.
+``tests/test_colors_kernels.py`` holds both equal to ``np.unique``.
 """
 
 import numpy as np
 from numba import njit
 
-# RGB codes are below this: the size of the direct table.
+# RGB codes are below this: the bits of the bitmap.
 _RGB_CODES = 1 << 24
-# From this many pixels on, RGB codes are counted with the direct table.
-_TABLE_MIN_PIXELS = 1 << 21
-# Hash table: first size (a power of two), and grown to keep the number of
-# colours at most half the size.
+# Hash table: 2**bits slots, at first the largest power of two not above the
+# number of pixels (within these bounds); doubled whenever more than half the
+# slots would be full.
 _HASH_MIN_BITS = 12
+_HASH_MAX_FIRST_BITS = 22
 _EMPTY = -1
 # Fibonacci hashing: the top bits of code * 2**64 / golden ratio.
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -40,34 +40,57 @@ _RADIX_BITS = 11
 
 
 @njit(cache=True, nogil=True)
-def unique_codes_table(codes, inverse):
-    """Distinct RGB codes with a direct table of all 2**24 colours.
+def unique_codes_bitmap(codes, inverse):
+    """Distinct RGB codes with a bitmap of all 2**24 colours.
+
+    One bit per possible colour (2 MiB) marks the colours present; the
+    number of set bits before each 64-bit word (1 MiB of int32) then gives
+    every colour its rank, so the distinct codes come out sorted without a
+    sort. Both tables are small enough to stay in the caches.
 
     codes    IN  (n_pixels,) uint32, every code below 2**24
     inverse  OUT (n_pixels,) int32, index of each pixel's code in ``unique``
     returns  unique (n_colors,) uint32, increasing; counts (n_colors,) int64
     """
     n_pixels = codes.shape[0]
-    table = np.zeros(_RGB_CODES, dtype=np.int32)
+    n_words = _RGB_CODES // 64
+    bitmap = np.zeros(n_words, dtype=np.uint64)
+    one = np.uint64(1)
     for i in range(n_pixels):
-        table[codes[i]] += 1
+        code = codes[i]
+        bitmap[code >> 6] |= one << np.uint64(code & 63)
+    # before[w]: the colours present in words 0 .. w - 1.
+    before = np.empty(n_words, dtype=np.int32)
     n_colors = 0
-    for c in range(_RGB_CODES):
-        if table[c] != 0:
-            n_colors += 1
+    for w in range(n_words):
+        before[w] = n_colors
+        n_colors += _popcount(bitmap[w])
     unique = np.empty(n_colors, dtype=np.uint32)
-    counts = np.empty(n_colors, dtype=np.int64)
     rank = 0
-    for c in range(_RGB_CODES):
-        count = table[c]
-        if count != 0:
-            unique[rank] = c
-            counts[rank] = count
-            table[c] = rank  # the table now maps a code to its rank
+    for w in range(n_words):
+        word = bitmap[w]
+        while word != 0:
+            low = word & (~word + one)  # lowest set bit
+            unique[rank] = np.uint32(w * 64 + _popcount(low - one))
             rank += 1
+            word ^= low
+    counts = np.zeros(n_colors, dtype=np.int64)
     for i in range(n_pixels):
-        inverse[i] = table[codes[i]]
+        code = codes[i]
+        below = bitmap[code >> 6] & ((one << np.uint64(code & 63)) - one)
+        r = before[code >> 6] + _popcount(below)
+        inverse[i] = r
+        counts[r] += 1
     return unique, counts
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _popcount(x):
+    """Number of set bits of the uint64 ``x`` (SWAR, compiles to popcnt)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -106,6 +129,8 @@ def _number_colors(codes, numbers):
     """
     n_pixels = codes.shape[0]
     bits = _HASH_MIN_BITS
+    while bits < _HASH_MAX_FIRST_BITS and (1 << (bits + 1)) <= n_pixels:
+        bits += 1
     n_slots = 1 << bits
     shift = 64 - bits
     mask = n_slots - 1
@@ -229,6 +254,6 @@ def unique_codes(codes, inverse, rgb):
     rgb      IN  bool, True when every code is below 2**24 (3 channels)
     returns  unique (n_colors,) uint32, increasing; counts (n_colors,) int64
     """
-    if rgb and codes.shape[0] >= _TABLE_MIN_PIXELS:
-        return unique_codes_table(codes, inverse)
+    if rgb:
+        return unique_codes_bitmap(codes, inverse)
     return unique_codes_hash(codes, inverse)
