@@ -202,7 +202,7 @@ def _gain_rgb(Xt, blocks, n_found, point, closest_p, w_p, gain_rows):
             b = x1[j] - p1
             c = x2[j] - p2
             gain = closest_p[j] - np.float64(zero + a * a + b * b + c * c)
-            gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
+            gain_rows[r] += w_p[j] * max(0.0, gain)
     total = 0.0
     for r in range(_BLOCK_ROWS):
         total += gain_rows[r]
@@ -224,7 +224,7 @@ def _gain_rgba(Xt, blocks, n_found, point, closest_p, w_p, gain_rows):
             c = x2[j] - p2
             e = x3[j] - p3
             gain = closest_p[j] - np.float64(zero + a * a + b * b + c * c + e * e)
-            gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
+            gain_rows[r] += w_p[j] * max(0.0, gain)
     total = 0.0
     for r in range(_BLOCK_ROWS):
         total += gain_rows[r]
@@ -240,7 +240,7 @@ def _gain_any(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist):
         for r in range(np.uint64(_BLOCK_ROWS)):
             j = start + r
             gain = closest_p[j] - np.float64(dist[j])
-            gain_rows[r] += w_p[j] * (gain if gain > 0.0 else 0.0)
+            gain_rows[r] += w_p[j] * max(0.0, gain)
     total = 0.0
     for r in range(_BLOCK_ROWS):
         total += gain_rows[r]
