@@ -518,11 +518,15 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     gain_rows = np.empty(_BLOCK_ROWS, dtype=np.float64)
     d = np.empty(n_padded, dtype=dtype)
     for c in range(n_done, n_clusters):
-        total = potential
+        # The targets scale with the potential of the last round's best
+        # candidate (its distances in the dtype of X), as in
+        # _lloyd.kmeans_plusplus; the candidates' potentials start from the
+        # exact float64 total, the root of the sum tree.
         for t in range(n_trials):
-            ids[t] = _draw(sums, uniforms[c - n_done, t] * total, n_samples)
+            ids[t] = _draw(sums, uniforms[c - n_done, t] * potential, n_samples)
             for f in range(n_features):
                 candidates[t, f] = X[ids[t], f]
+        total = sums[1]
 
         # Gain of each candidate, how much it would lower the potential:
         # w * (closest - d) summed over the rows it brings nearer.
