@@ -5,32 +5,35 @@ launches per centre; at 256 centres the launches and thread wake-ups cost more
 than the arithmetic. ``kmeans_plusplus_greedy`` runs every round in one serial
 call and skips the work that cannot change anything:
 
-- The rows are put once into small spatial blocks (a counting sort on a coarse
-  grid code, Z-order), each with its bounding box and the largest squared
-  distance of its rows to their nearest centre so far (``block_max``). A
-  candidate (or new centre) whose squared distance to the box is at least
-  ``block_max`` cannot bring any row of the block nearer, so the block is
+- The rows are put once into spatial blocks of ``_BLOCK_ROWS`` rows (a
+  counting sort on a coarse grid code, Z-order), the leaves of a binary tree
+  whose every node has the bounding box of its rows and the largest squared
+  distance of those rows to their nearest centre so far (``node_max``). A
+  candidate (or new centre) whose squared distance to a node's box is at least
+  ``node_max`` cannot bring any of its rows nearer, so the whole subtree is
   skipped. The box distance is computed with the same operations, in the same
-  order and dtype, as the row distances, and rounding is monotone, so the test
-  is exact: skipping never changes a result.
-- A candidate's potential is computed as the total weighted distance minus its
-  gain, ``sum_i w_i * max(0, closest_i - d(x_i, c)^2)``, over the rows of the
-  blocks it can reach. Mathematically this is ``sum_i w_i * min(closest_i,
-  d(x_i, c)^2)``, the potential of ``_lloyd.kmeans_plusplus``.
-- The draws walk a two-level cumulative sum in the original row order: sums
-  of blocks of ``_SEARCH_ROWS`` rows (recomputed only where a row changed),
-  then the rows of the one block that holds the target.
+  order and dtype, as the row distances, and rounding is monotone, so the
+  test is exact: skipping never changes a result.
+- A candidate's potential is the total weighted distance minus its gain,
+  ``sum_i w_i * max(0, closest_i - d(x_i, c)^2)`` over the rows of the blocks
+  it can reach: mathematically ``sum_i w_i * min(closest_i, d(x_i, c)^2)``,
+  the potential of ``_lloyd.kmeans_plusplus``. Within a block the rows run in
+  SIMD lanes (one loop per case: 3 features, 4 features, any).
+- The draws descend a tree of partial sums of ``w_i * closest_i`` over the
+  rows in their original order (the leaves); after each new centre only the
+  sums above the rows that came nearer are recomputed.
 
 Arithmetic: distances from candidates to rows are computed in the dtype of
-``X`` (float32: eight rows per SIMD instruction), exactly as in
+``X`` (float32: a SIMD register of rows per instruction), exactly as in
 ``_kernels.candidate_potentials``; distances to chosen centres, the weighted
 sums and the cumulative sums in float64, as in ``_kernels.update_closest`` and
-``np.cumsum``. Only the order of the float64 additions differs from
-``_lloyd.kmeans_plusplus``, so both pick the same centres except where two
-sums differ by a rounding error (a near tie between candidates, or a target
-within rounding of a cumulative sum); with integer-valued data and weights
-(colours in 0-255 with pixel counts) every sum is exact and the centres are
-identical.
+``np.cumsum``. The targets of a round scale with the previous round's best
+potential, as in ``_lloyd.kmeans_plusplus``. Only the order of the float64
+additions differs, so both pick the same centres except where two sums differ
+by a rounding error (a near tie between candidates, or a target within
+rounding of a cumulative sum). With integer-valued data and weights (colours
+in 0-255 with pixel counts, totals below 2**52) every sum and every step of
+the descent is exact, and the centres are identical.
 
 ``tests/test_seeding_kernels.py`` holds the plain NumPy version and checks the
 kernel against it and against ``_lloyd.kmeans_plusplus``.
