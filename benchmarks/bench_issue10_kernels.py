@@ -112,8 +112,7 @@ X = rng.uniform(0, 255, (1000, 3)).astype(np.float32)
 centers = np.empty((8, 3), np.float32)
 kmeans_plusplus_greedy(X, np.ones(1000, np.float32), 0, 0, rng.uniform(size=(7, 4)), centers)
 codes = rng.integers(0, 1 << 24, 1000).astype(np.uint32)
-unique_codes(codes, np.empty(1000, np.int32), True)
-unique_codes(codes, np.empty(1000, np.int32), False)
+unique_codes(codes, np.empty(1000, np.int32))
 print(f"{time.perf_counter() - start:.2f}")
 """
 

@@ -18,7 +18,8 @@ index of every pixel's code among them. Two ways, both serial and ``nogil``:
   memory follows the number of pixels and distinct colours, not the 2**32
   possible codes.
 
-``unique_codes`` picks the bitmap for RGB codes, the hash otherwise.
+``unique_codes`` picks the bitmap when every code is below 2**24, the hash
+otherwise.
 ``tests/test_colors_kernels.py`` holds both equal to ``np.unique``.
 """
 
@@ -58,6 +59,8 @@ def unique_codes_bitmap(codes, inverse):
     one = np.uint64(1)
     for i in range(n_pixels):
         code = codes[i]
+        if code >= _RGB_CODES:
+            raise ValueError("unique_codes_bitmap: a code is not below 2**24")
         bitmap[code >> 6] |= one << np.uint64(code & 63)
     # before[w]: the colours present in words 0 .. w - 1.
     before = np.empty(n_words, dtype=np.int32)
@@ -245,15 +248,19 @@ def unique_codes_hash(codes, inverse):
 
 
 @njit(cache=True, nogil=True)
-def unique_codes(codes, inverse, rgb):
+def unique_codes(codes, inverse):
     """Distinct codes, their counts and each pixel's index, like ``np.unique``.
+
+    The bitmap when every code is below 2**24 (RGB), the hash otherwise.
 
     codes    IN  (n_pixels,) uint32 packed colours
     inverse  OUT (n_pixels,) int32, index of each pixel's code in ``unique``
                  (``unique[inverse]`` is ``codes``)
-    rgb      IN  bool, True when every code is below 2**24 (3 channels)
     returns  unique (n_colors,) uint32, increasing; counts (n_colors,) int64
     """
-    if rgb:
+    high = np.uint32(0)
+    for i in range(codes.shape[0]):
+        high = max(high, codes[i])
+    if high < _RGB_CODES:
         return unique_codes_bitmap(codes, inverse)
     return unique_codes_hash(codes, inverse)

@@ -90,21 +90,21 @@ def test_rgb_codes_bitmap_and_hash_equal_np_unique(name):
     codes = rgb_inputs()[name]
     check(unique_codes_bitmap, codes)
     check(unique_codes_hash, codes)
-    check(unique_codes, codes, True)
+    check(unique_codes, codes)
 
 
 @pytest.mark.parametrize("name", list(rgba_inputs()))
 def test_32_bit_codes_hash_equals_np_unique(name):
     codes = rgba_inputs()[name]
     check(unique_codes_hash, codes)
-    check(unique_codes, codes, False)
+    check(unique_codes, codes)
 
 
 def test_rebuilds_the_image():
     image = gradient(n_channels=4)
     codes = pack(image)
     inverse = np.empty(len(codes), dtype=np.int32)
-    unique, counts = unique_codes(codes, inverse, False)
+    unique, counts = unique_codes(codes, inverse)
     assert_array_equal(unique[inverse], codes)
     assert counts.sum() == len(codes)
     assert (counts > 0).all()
@@ -119,3 +119,9 @@ def test_rebuilds_the_image():
 ])
 def test_radix_argsort_is_a_stable_argsort(keys):
     assert_array_equal(radix_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_bitmap_refuses_codes_of_32_bits():
+    codes = np.array([1, 2, 1 << 24], dtype=np.uint32)
+    with pytest.raises(ValueError, match="2\\*\\*24"):
+        unique_codes_bitmap(codes, np.empty(3, dtype=np.int32))
