@@ -7,7 +7,8 @@
    and whether both chose the same centres.
 2. Counting distinct colours: china.jpg (273,280 pixels) and a 12-megapixel
    photo (china.jpg upscaled to 4000 x 3000 with Pillow, bicubic):
-   ``_kernels_colors.unique_codes_bitmap`` and ``unique_codes_hash`` against
+   ``_kernels_colors.unique_codes`` (the largest code, then the bitmap),
+   ``unique_codes_bitmap`` alone and ``unique_codes_hash`` (the RGBA way) against
    ``np.unique`` on the same packed codes and ``quantize.unique_colors`` on
    the image (which also packs the codes and unpacks the colours).
 3. Cold and warm start: import plus first call of both kernels in a fresh
@@ -33,7 +34,11 @@ from PIL import Image
 from sklearn.datasets import load_sample_image
 
 from kmeans_core import _lloyd
-from kmeans_core._kernels_colors import unique_codes_bitmap, unique_codes_hash
+from kmeans_core._kernels_colors import (
+    unique_codes,
+    unique_codes_bitmap,
+    unique_codes_hash,
+)
 from kmeans_core._kernels_seeding import kmeans_plusplus_greedy
 from kmeans_core.quantize import unique_colors
 
@@ -89,16 +94,17 @@ def bench_seeding(china, repeat):
 def bench_colors(name, image, repeat):
     codes = pack(image)
     inverse = np.empty(len(codes), dtype=np.int32)
-    unique_codes_bitmap(codes[:10], inverse[:10])  # compile
+    unique_codes(codes[:10], inverse[:10])  # compile
     unique_codes_hash(codes[:10], inverse[:10])
+    dispatch = best_time(repeat, unique_codes, codes, inverse)
     bitmap = best_time(repeat, unique_codes_bitmap, codes, inverse)
     hashed = best_time(repeat, unique_codes_hash, codes, inverse)
     numpy = best_time(repeat, lambda: np.unique(codes, return_inverse=True,
                                                 return_counts=True))
     today = best_time(repeat, unique_colors, image)
     n_colors = len(unique_codes_bitmap(codes, inverse)[0])
-    print(f"{name:<22} {len(codes):>10,} {n_colors:>10,} {bitmap:>9.1f} {hashed:>9.1f} "
-          f"{numpy:>10.1f} {today:>14.1f}")
+    print(f"{name:<22} {len(codes):>10,} {n_colors:>10,} {dispatch:>12.1f} {bitmap:>7.1f} "
+          f"{hashed:>7.1f} {numpy:>10.1f} {today:>14.1f}")
 
 
 COLD_START = """
@@ -137,8 +143,8 @@ def main():
     china = load_sample_image("china.jpg")
     bench_seeding(china, args.repeat)
     print("\n2. Counting distinct colours (CPU ms)")
-    print(f"{'image':<22} {'pixels':>10} {'colours':>10} {'bitmap':>9} {'hash':>9} "
-          f"{'np.unique':>10} {'unique_colors':>14}")
+    print(f"{'image':<22} {'pixels':>10} {'colours':>10} {'unique_codes':>12} "
+          f"{'bitmap':>7} {'hash':>7} {'np.unique':>10} {'unique_colors':>14}")
     bench_colors("china.jpg", china, args.repeat)
     if not args.skip_large:
         large = np.asarray(Image.fromarray(china).resize((4000, 3000), Image.BICUBIC))
