@@ -89,7 +89,7 @@ def unique_codes_bitmap(codes, inverse):
 
 @njit(cache=True, nogil=True, inline="always")
 def _popcount(x):
-    """Number of set bits of the uint64 ``x`` (SWAR, compiles to popcnt)."""
+    """Number of set bits of the uint64 ``x`` (SWAR; LLVM emits popcnt for it)."""
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)

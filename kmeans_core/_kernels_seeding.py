@@ -422,7 +422,10 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
                          per round
     centers        INOUT (n_clusters, n_features) same dtype as X; rows from
                          max(n_start, 1) on are written
-    returns        float64, the potential (weighted inertia) of all the centres
+    returns        float64, the potential of the last centre chosen (the
+                   weighted inertia of all the centres, with the distances to
+                   the last one in the dtype of X, as ``_lloyd`` computes it);
+                   with no round to run, the float64 inertia of the centres
     """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
@@ -469,8 +472,8 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
             hi[node, f] = high
     node_max = np.full(n_nodes, -np.inf)
     node_max[n_leaves:n_leaves + n_blocks] = np.inf
-    # Leaves of node m: [m * 2**h - n_leaves, ...) for its height h; a node
-    # whose first leaf is past the last block is empty and keeps -inf.
+    # first_leaf[m]: the leftmost leaf under node m. A node whose leftmost
+    # leaf is past the last block has no rows and keeps -inf.
     first_leaf = np.arange(n_nodes, dtype=np.int64)
     for node in range(n_leaves - 1, 0, -1):
         left = 2 * node
