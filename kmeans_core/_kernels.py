@@ -652,56 +652,6 @@ def center_bounds(centers, moved, n_near, center_info, center_dist, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def update_closest(X, center, closest_dist_sq):
-    """Lower each row's squared distance to its nearest chosen centre.
-
-    X                IN    (n_samples, n_features)
-    center           IN    (n_features,) the newly chosen centre
-    closest_dist_sq  INOUT (n_samples,) float64
-    """
-    n_samples, n_features = X.shape
-    for i in range(n_samples):
-        d = 0.0
-        for f in range(n_features):
-            diff = np.float64(X[i, f]) - np.float64(center[f])
-            d += diff * diff
-        closest_dist_sq[i] = min(closest_dist_sq[i], d)
-
-
-@njit(cache=True, nogil=True)
-def candidate_potentials(X, sample_weight, closest_dist_sq, candidates):
-    """k-means++ potential of each candidate centre.
-
-    The potential of candidate c is sum_i w_i * min(closest_i, |x_i - c|^2):
-    the inertia if c were added to the centres chosen so far. Distances are
-    computed in the dtype of X, the sums in float64.
-
-    X                IN (n_samples, n_features)
-    sample_weight    IN (n_samples,)
-    closest_dist_sq  IN (n_samples,) float64
-    candidates       IN (n_candidates, n_features)
-    returns          (n_candidates,) float64
-    """
-    n_samples, n_features = X.shape
-    n_candidates = candidates.shape[0]
-    candidates_t = np.ascontiguousarray(candidates.T)
-    d = np.empty(n_candidates, dtype=X.dtype)
-    potentials = np.zeros(n_candidates, dtype=np.float64)
-    for i in range(n_samples):
-        d[:] = 0
-        for f in range(n_features):
-            x = X[i, f]
-            for c in range(n_candidates):
-                diff = x - candidates_t[f, c]
-                d[c] += diff * diff
-        w = np.float64(sample_weight[i])
-        closest = closest_dist_sq[i]
-        for c in range(n_candidates):
-            potentials[c] += w * min(np.float64(d[c]), closest)
-    return potentials
-
-
-@njit(cache=True, nogil=True)
 def squared_distances(X, centers, out):
     """Squared euclidean distance from every row to every centre.
 

@@ -1,9 +1,9 @@
 """Numba kernel for greedy k-means++ seeding: the whole loop in one call.
 
-``_lloyd.kmeans_plusplus`` runs one Python step and two parallel kernel
-launches per centre; at 256 centres the launches and thread wake-ups cost more
-than the arithmetic. ``kmeans_plusplus_greedy`` runs every round in one serial
-call and skips the work that cannot change anything:
+Run as one Python step and two kernel launches per centre, seeding 256
+centres cost more in launches and thread wake-ups than in arithmetic (69 ms on
+an 8,192-row sample). ``kmeans_plusplus_greedy`` runs every round in one
+serial call (3 ms) and skips the work that cannot change anything:
 
 - The rows are put once into spatial blocks of ``_BLOCK_ROWS`` rows (a
   counting sort on a coarse grid code, Z-order), the leaves of a binary tree
@@ -17,18 +17,17 @@ call and skips the work that cannot change anything:
 - A candidate's potential is the total weighted distance minus its gain,
   ``sum_i w_i * max(0, closest_i - d(x_i, c)^2)`` over the rows of the blocks
   it can reach: mathematically ``sum_i w_i * min(closest_i, d(x_i, c)^2)``,
-  the potential of ``_lloyd.kmeans_plusplus``. Within a block the rows run in
+  the potential of ``_reference.kmeans_plusplus``. Within a block the rows run in
   SIMD lanes (one loop per case: 3 features, 4 features, any).
 - The draws descend a tree of partial sums of ``w_i * closest_i`` over the
   rows in their original order (the leaves); after each new centre only the
   sums above the rows that came nearer are recomputed.
 
 Arithmetic: distances from candidates to rows are computed in the dtype of
-``X`` (float32: a SIMD register of rows per instruction), exactly as in
-``_kernels.candidate_potentials``; distances to chosen centres, the weighted
-sums and the cumulative sums in float64, as in ``_kernels.update_closest`` and
-``np.cumsum``. The targets of a round scale with the previous round's best
-potential, as in ``_lloyd.kmeans_plusplus``. Only the order of the float64
+``X`` (float32: a SIMD register of rows per instruction); distances to chosen
+centres, the weighted sums and the cumulative sums in float64, as
+``_reference.kmeans_plusplus`` computes them. The targets of a round scale with the previous round's best
+potential, as in ``_reference.kmeans_plusplus``. Only the order of the float64
 additions differs, so both pick the same centres except where two sums differ
 by a rounding error (a near tie between candidates, or a target within
 rounding of a cumulative sum). With integer-valued data and weights (colours
@@ -36,7 +35,7 @@ in 0-255 with pixel counts, totals below 2**52) every sum and every step of
 the descent is exact, and the centres are identical.
 
 ``tests/test_seeding_kernels.py`` holds the plain NumPy version and checks the
-kernel against it and against ``_lloyd.kmeans_plusplus``.
+kernel against it; ``_lloyd.kmeans_plusplus`` draws the random numbers and calls it.
 """
 
 import numpy as np
@@ -119,7 +118,7 @@ def _box_distance(lo, hi, node, point):
 # a block that compiles to SIMD instructions: RGB rows (3 features), RGBA rows
 # (4), and any width (one pass per feature). Every distance is summed over the
 # features in order from zero, in the dtype of ``point``, like
-# ``_box_distance`` and ``_kernels.candidate_potentials``. Block indices are
+# ``_box_distance``. Block indices are
 # unsigned, so that indexing has no negative-index wraparound to block
 # vectorization.
 #
@@ -409,7 +408,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     centre so far and ``potential`` the weighted sum of ``closest``. The
     candidate with the lowest potential ``sum_i w_i * min(closest_i,
     d(x_i, c)^2)`` (the first on a tie) becomes the next centre. These are the
-    draws and choices of ``_lloyd.kmeans_plusplus`` given the same uniforms.
+    draws and choices of the step-by-step seeding (``_reference.kmeans_plusplus``) given the same uniforms.
 
     X              IN    (n_samples, n_features) float32/float64, C-contiguous
     sample_weight  IN    (n_samples,) same dtype as X, >= 0, positive sum
@@ -424,7 +423,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
                          max(n_start, 1) on are written
     returns        float64, the potential of the last centre chosen (the
                    weighted inertia of all the centres, with the distances to
-                   the last one in the dtype of X, as ``_lloyd`` computes it);
+                   the last one in the dtype of X, as the step-by-step seeding computes it);
                    with no round to run, the float64 inertia of the centres
     """
     n_samples, n_features = X.shape
@@ -526,7 +525,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     for c in range(n_done, n_clusters):
         # The targets scale with the potential of the last round's best
         # candidate (its distances in the dtype of X), as in
-        # _lloyd.kmeans_plusplus; the candidates' potentials start from the
+        # the step-by-step seeding; the candidates' potentials start from the
         # exact float64 total, the root of the sum tree.
         for t in range(n_trials):
             ids[t] = _draw(sums, uniforms[c - n_done, t] * potential, n_samples)

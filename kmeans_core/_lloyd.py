@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _kernels_seeding
 from ._threads import run_chunks
 
 
@@ -79,6 +79,10 @@ def collapse_duplicates(X, sample_weight, n_clusters):
 def kmeans_plusplus(X, n_clusters, sample_weight, rng, *, start=None):
     """Greedy k-means++ seeding; see ``_reference.kmeans_plusplus``.
 
+    The random numbers are drawn here, all at once (the same numbers, in the
+    same order, as one draw per round); the rounds run in one numba call,
+    ``_kernels_seeding.kmeans_plusplus_greedy``.
+
     Parameters
     ----------
     start : ndarray of shape (n_start, n_features), optional
@@ -89,32 +93,17 @@ def kmeans_plusplus(X, n_clusters, sample_weight, rng, *, start=None):
     first.
     """
     n_samples, n_features = X.shape
-    w = sample_weight.astype(np.float64)
     n_trials = 2 + int(np.log(n_clusters))
     centers = np.empty((n_clusters, n_features), dtype=X.dtype)
-    closest = np.full(n_samples, np.inf)
     if start is None or len(start) == 0:
-        first = rng.choice(n_samples, p=w / w.sum())
-        centers[0] = X[first]
-        _kernels.update_closest(X, centers[0], closest)
-        n_done = 1
+        w = sample_weight.astype(np.float64)
+        first, n_start = int(rng.choice(n_samples, p=w / w.sum())), 0
     else:
-        n_done = len(start)
-        centers[:n_done] = start
-        for c in range(n_done):
-            _kernels.update_closest(X, centers[c], closest)
-    potential = float(closest @ w)
-    weighted = np.empty(n_samples)
-    for c in range(n_done, n_clusters):
-        targets = rng.uniform(size=n_trials) * potential
-        np.multiply(w, closest, out=weighted)
-        ids = np.searchsorted(np.cumsum(weighted, out=weighted), targets)
-        ids = np.minimum(ids, n_samples - 1)
-        potentials = _kernels.candidate_potentials(X, sample_weight, closest, X[ids])
-        best = int(potentials.argmin())
-        centers[c] = X[ids[best]]
-        _kernels.update_closest(X, centers[c], closest)
-        potential = float(potentials[best])
+        first, n_start = 0, len(start)
+        centers[:n_start] = start
+    uniforms = rng.uniform(size=(n_clusters - max(n_start, 1), n_trials))
+    _kernels_seeding.kmeans_plusplus_greedy(X, sample_weight, first, n_start,
+                                            uniforms, centers)
     return centers
 
 

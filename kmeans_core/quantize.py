@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _kernels_colors
 from ._lloyd import nearest_centers
 from ._validation import check_int
 from .color import COLOR_SPACES, from_working_space, oklab_to_srgb, to_working_space
@@ -56,9 +57,6 @@ _FLOAT32_EXACT = 1 << 24
 # Values per slice when the MSE of two uint8 images is summed: the squared
 # differences of one slice (at most 255**2 each) fit an int32 dot product.
 _MSE_CHUNK = 1 << 15
-# From this many pixels on, unique RGB colours are counted with one bincount
-# over all 2**24 colours (O(n), 128 MB of counts) instead of sorting.
-_BINCOUNT_MIN_PIXELS = 1 << 21
 
 
 @dataclass
@@ -182,21 +180,10 @@ def unique_colors(image):
         codes <<= np.uint32(8)
         codes |= pixels[:, c]
 
-    if n_channels == 3 and pixels.shape[0] >= _BINCOUNT_MIN_PIXELS:
-        all_counts = np.bincount(codes, minlength=1 << 24)
-        present = np.flatnonzero(all_counts)
-        counts = all_counts[present].astype(np.int64)
-        del all_counts
-        lookup = np.empty(1 << 24, dtype=np.int32)
-        lookup[present] = np.arange(present.size, dtype=np.int32)
-        inverse = lookup[codes]
-        unique_codes = present.astype(np.uint32)
-    else:
-        unique_codes, inverse, counts = np.unique(
-            codes, return_inverse=True, return_counts=True
-        )
-        inverse = inverse.astype(np.int32).reshape(-1)
-        counts = counts.astype(np.int64)
+    # Counted in one numba pass (a bitmap of all 2**24 RGB colours, or a
+    # hash table for RGBA): no sort of the pixels.
+    inverse = np.empty(codes.shape[0], dtype=np.int32)
+    unique_codes, counts = _kernels_colors.unique_codes(codes, inverse)
 
     shifts = np.arange(8 * (n_channels - 1), -1, -8, dtype=np.uint32)
     colors = ((unique_codes[:, np.newaxis] >> shifts) & np.uint32(0xFF)).astype(

@@ -87,13 +87,21 @@ def test_unique_colors_rebuild_the_image(n_channels):
     assert len(np.unique(colors, axis=0)) == len(colors)
 
 
-def test_unique_colors_bincount_path_matches_sorting(monkeypatch):
+@pytest.mark.parametrize("n_channels", [3, 4])
+def test_unique_colors_match_numpy_unique(n_channels):
     image = PHOTOS["chelsea"]
-    expected = unique_colors(image)
-    monkeypatch.setattr(quantize_module, "_BINCOUNT_MIN_PIXELS", 0)
-    for got, want in zip(unique_colors(image), expected):
-        np.testing.assert_array_equal(got, want)
-        assert got.dtype == want.dtype
+    if n_channels == 4:
+        alpha = np.random.default_rng(0).integers(0, 3, image.shape[:2]) * 120
+        image = np.dstack([image, alpha.astype(np.uint8)])
+    colors, counts, inverse = unique_colors(image)
+    flat = image.reshape(-1, n_channels)
+    want_colors, want_inverse, want_counts = np.unique(
+        flat, axis=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(colors, want_colors)
+    np.testing.assert_array_equal(counts, want_counts)
+    np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
+    assert colors.dtype == np.uint8 and counts.dtype == np.int64
+    assert inverse.dtype == np.int32
 
 
 # -- quantize: small cases solved by hand -------------------------------------

@@ -2,9 +2,9 @@
 
 ``kmeans_plusplus_greedy`` takes its random numbers from the caller: the first
 row, and one (n_rounds, n_trials) array of uniforms. ``seed_like_lloyd`` draws
-them from a generator exactly as ``_lloyd.kmeans_plusplus`` does, so the two
-can be compared centre for centre; ``greedy_reference`` is the plain NumPy
-version of the kernel itself, on the same arguments.
+them from a generator exactly as ``_lloyd.kmeans_plusplus`` does, and runs the
+kernel or ``greedy_reference``, the plain NumPy version of the step-by-step
+seeding on the same arguments, so the two can be compared centre for centre.
 """
 
 import numpy as np
@@ -19,7 +19,7 @@ def greedy_reference(X, sample_weight, first, n_start, uniforms, centers):
     """Plain NumPy version of ``kmeans_plusplus_greedy`` (same arguments).
 
     Distances to the chosen centres in float64; those to the candidates in
-    the dtype of X, as in ``_kernels.candidate_potentials``.
+    the dtype of X, as the kernel does.
     """
     n_samples = len(X)
     n_clusters = len(centers)
@@ -117,11 +117,13 @@ CASES["duplicates, k > distinct rows"] = (*_duplicates(), 10)
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_same_centres_as_lloyd_kmeans_plusplus(name):
+def test_lloyd_kmeans_plusplus_picks_the_step_by_step_centres(name):
+    # The driver, on the kernel, against the NumPy step-by-step seeding.
     X, w, k = CASES[name]
     for seed in range(3):
-        expected = _lloyd.kmeans_plusplus(X, k, w, np.random.default_rng(seed))
-        centers, _ = seed_like_lloyd(X, k, w, np.random.default_rng(seed))
+        expected = seed_like_lloyd(X, k, w, np.random.default_rng(seed),
+                                   seeding=greedy_reference)[0]
+        centers = _lloyd.kmeans_plusplus(X, k, w, np.random.default_rng(seed))
         assert_array_equal(centers, expected)
 
 
@@ -166,10 +168,11 @@ def test_warm_start_continues_the_draws(dtype):
     more, _ = seed_like_lloyd(X, 7, w, rng, start=first)
     assert_array_equal(more[:3], first)
     assert_array_equal(more, full)
-    # And as _lloyd.kmeans_plusplus(start=) continues.
+    # And as the NumPy version continues from start=.
     rng = np.random.default_rng(8)
-    start = _lloyd.kmeans_plusplus(X, 3, w, rng)
-    expected = _lloyd.kmeans_plusplus(X, 7, w, rng, start=start)
+    start = seed_like_lloyd(X, 3, w, rng, seeding=greedy_reference)[0]
+    expected = seed_like_lloyd(X, 7, w, rng, start=start,
+                               seeding=greedy_reference)[0]
     rng = np.random.default_rng(8)
     start, _ = seed_like_lloyd(X, 3, w, rng)
     centers, _ = seed_like_lloyd(X, 7, w, rng, start=start)
@@ -179,7 +182,8 @@ def test_warm_start_continues_the_draws(dtype):
 def test_warm_start_from_centres_not_in_the_data():
     X, w, _ = CASES["colours, integer weights"]
     start = np.array([[0, 0, 0], [255, 255, 255], [128, 64, 32]], dtype=X.dtype)
-    expected = _lloyd.kmeans_plusplus(X, 20, w, np.random.default_rng(1), start=start)
+    expected = seed_like_lloyd(X, 20, w, np.random.default_rng(1), start=start,
+                               seeding=greedy_reference)[0]
     centers, _ = seed_like_lloyd(X, 20, w, np.random.default_rng(1), start=start)
     assert_array_equal(centers, expected)
 
@@ -207,7 +211,8 @@ def test_quantize_sized_sample_matches_lloyd():
     """k=256 on an 8,192-row sample of integer colours: the quantize case."""
     X, w = colours(20_000, seed=3)
     X, w = _lloyd.sample_rows(X, w, 8192, np.random.default_rng(0))
-    expected = _lloyd.kmeans_plusplus(X, 256, w, np.random.default_rng(1))
+    expected = seed_like_lloyd(X, 256, w, np.random.default_rng(1),
+                               seeding=greedy_reference)[0]
     centers, potential = seed_like_lloyd(X, 256, w, np.random.default_rng(1))
     assert_array_equal(centers, expected)
     d = ((X[:, np.newaxis, :].astype(np.float64) - centers[np.newaxis]) ** 2)
