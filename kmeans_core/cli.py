@@ -87,9 +87,9 @@ exit codes (a batch exits with the most severe: 1 > 4 > 3 > 99 > 98 > 0):
   0    every file compressed
   1    unexpected internal error
   2    usage error: bad option or value, conflicting options,
-       -o with several inputs (nothing is done)
-  3    input error: missing, unreadable, empty, corrupt or not an image,
-       more pixels than --max-pixels
+       -o with several inputs, - (standard input) as an input (nothing is done)
+  3    input error: missing, unreadable, empty, truncated, corrupt or not an
+       image, more pixels than --max-pixels
   4    output error: file exists (without --force), folder missing or not
        writable, output would overwrite an input
   98   skipped by --skip-if-larger (output not smaller than the input)
@@ -406,6 +406,8 @@ def parse_args(argv, prog=None):
     if argv is None:
         argv = sys.argv[1:]
     args = build_parser(prog).parse_args(_bare_dither(argv))
+    if "-" in args.inputs:
+        raise UsageError("reading standard input ('-') is not supported; name a file")
     args.psnr_target = args.psnr_min = None
     if args.psnr is not None:
         args.psnr_target = args.psnr
@@ -555,11 +557,26 @@ def expand_inputs(paths, *, recursive=False, ext=None):
                 )
             for name in found:
                 add(os.path.normpath(name))
-        elif os.path.exists(path):
-            add(path)
         else:
-            failures.append(_failed(path, None, EXIT_INPUT, "no such file or folder"))
+            problem = _missing(path)
+            if problem is None:
+                add(path)
+            else:
+                failures.append(_failed(path, None, EXIT_INPUT, problem))
     return files, failures
+
+
+def _missing(path):
+    """None if ``path`` exists, else why it cannot be reached."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "no such file or folder"
+    except PermissionError:
+        return "permission denied (a folder on its way cannot be searched)"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    return None
 
 
 def output_path(path, *, n_colors, output=None, out_dir=None, ext=None,
@@ -805,7 +822,8 @@ def compress_file(job):
     except _OutputError as exc:
         report.exit_code, report.error = EXIT_OUTPUT, str(exc)
     except _InputError as exc:
-        report.exit_code, report.error = EXIT_INPUT, _cause(exc.__cause__, job.input)
+        report.exit_code = EXIT_INPUT
+        report.error = str(exc) or _cause(exc.__cause__, job.input)
     except _QualityError as exc:
         report.exit_code, report.error = EXIT_QUALITY, str(exc)
     except MemoryError:
@@ -828,13 +846,25 @@ class _QualityError(Exception):
 
 
 def _compress(job, report):
-    from kmeans_core.io import ImageReadError, encode_image, load_image
+    from kmeans_core.io import (
+        DEFAULT_MAX_PIXELS,
+        ImageReadError,
+        ImageTooLargeError,
+        encode_image,
+        load_image,
+    )
     from kmeans_core.quantize import psnr_from_mse, quantize
 
-    kwargs = {} if job.max_pixels is None else {"max_pixels": job.max_pixels}
+    max_pixels = DEFAULT_MAX_PIXELS if job.max_pixels is None else job.max_pixels
     try:
         report.input_bytes = os.path.getsize(job.input)
-        loaded = load_image(job.input, **kwargs)
+        loaded = load_image(job.input, max_pixels=max_pixels)
+    except ImageTooLargeError as exc:
+        # The library names its parameter; the user set (or not) the option.
+        default = "" if job.max_pixels is not None else ", the default"
+        raise _InputError(
+            f"{exc.width} x {exc.height} = {exc.width * exc.height:,} pixels "
+            f"exceeds --max-pixels {max_pixels:,}{default}") from exc
     except (ImageReadError, OSError) as exc:
         raise _InputError() from exc
     original = loaded.pixels
@@ -1028,6 +1058,7 @@ class _Printer:
                             leave=False)
 
     def _write(self, line, stream):
+        line = one_line(line)
         if self.bar is not None:
             self.bar.write(line, file=stream)
         else:
@@ -1063,6 +1094,22 @@ class _Printer:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+# Control characters (a newline in a file name, a terminal escape) shown as
+# Python escapes, so each file stays one line: "a\nb.jpg" prints as a\nb.jpg.
+_ESCAPES = {code: repr(chr(code))[1:-1] for code in (*range(32), 127)}
+
+
+def one_line(text):
+    r"""``text`` with its control characters escaped, as ``repr`` does.
+
+    Examples
+    --------
+    >>> print(one_line("cat\nmeow.jpg: done\t!"))
+    cat\nmeow.jpg: done\t!
+    """
+    return text.translate(_ESCAPES)
 
 
 def _isatty(stream):
@@ -1107,7 +1154,7 @@ def main(argv=None):
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_INTERNAL
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        print(f"{prog}: error: internal error: {type(exc).__name__}: {exc}",
+        print(one_line(f"{prog}: error: internal error: {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         return EXIT_INTERNAL
 
@@ -1117,7 +1164,7 @@ def _main(argv, prog):
         args = parse_args(argv, prog)
         jobs, failures = plan_jobs(args)
     except UsageError as exc:
-        print(f"{prog}: error: {exc} (see --help)", file=sys.stderr)
+        print(one_line(f"{prog}: error: {exc} (see --help)"), file=sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK

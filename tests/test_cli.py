@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _images
 import numpy as np
 import pytest
 from PIL import Image
@@ -284,7 +285,13 @@ def test_sample_photo_default_name_then_exists_then_force(tmp_path):
     (lambda d: ["empty.png"], 3, ["empty.png", "empty"]),
     (lambda d: ["truncated.png"], 3, ["truncated.png"]),
     (lambda d: ["a.jpg", "--max-pixels", "1000"], 3,
-     ["a.jpg", "3,072 pixels exceeds"]),
+     ["a.jpg", "64 x 48 = 3,072 pixels exceeds --max-pixels 1,000"]),
+    (lambda d: [_images.make_bomb_png(d, 20_000, 20_000).name], 3,
+     ["400,000,000 pixels exceeds --max-pixels 89,478,485, the default"]),
+    (lambda d: [_images.make_short_png(d, 100, 100, rows=10).name], 3,
+     ["short_10of100.png", "truncated image data", "10 of the 100 rows"]),
+    (lambda d: ["-"], 2, ["standard input ('-') is not supported"]),
+    (lambda d: ["a.jpg", "-"], 2, ["standard input ('-') is not supported"]),
     (lambda d: ["a.jpg", "-k", "257"], 2, ["-k/--colors", "257 is not in 1..256"]),
     (lambda d: ["a.jpg", "--bogus"], 2, ["unrecognized arguments: --bogus"]),
     (lambda d: [".", "-o", "x.png"], 2, ["-o/--output takes one input", "expands to"]),
@@ -297,8 +304,9 @@ def test_sample_photo_default_name_then_exists_then_force(tmp_path):
 def test_error_paths(folder, make_args, code, needles):
     # Usage errors are tested in-process above (test_parse_args_rejects); the
     # ones here also check the one-line, traceback-free form end to end.
+    args = make_args(folder)  # may write an input first
     before = snapshot(folder)
-    proc = run(make_args(folder), folder)
+    proc = run(args, folder)
     assert_clean_failure(proc, code, *needles)
     assert proc.stdout == ""
     assert snapshot(folder) == before  # nothing written, inputs unchanged
@@ -748,3 +756,27 @@ def test_install_never_replaces_a_file_that_appeared(tmp_path):
     finally:
         os.path.lexists = real_lexists
     assert target.read_bytes() == b"theirs"
+
+
+def test_a_newline_in_a_name_keeps_one_line_per_file(tmp_path):
+    save(photo(seed=4), tmp_path / "two\nlines.png")
+    proc = run(["two\nlines.png", "missing\nfile.jpg", "-k", "4"], tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    out, err = proc.stdout.splitlines(), error_lines(proc)
+    assert len(out) == 2 and out[0].startswith(r"two\nlines.png (64x48) -> two\nlines-k4.png: ")
+    assert out[1].startswith("2 files: 1 written")
+    assert err == [r"compress.py: error: missing\nfile.jpg: no such file or folder"]
+    assert (tmp_path / "two\nlines-k4.png").is_file()
+
+
+def test_permission_denied_is_not_a_missing_file(tmp_path, monkeypatch):
+    # Tests may run as root, whom no permission stops: the refusal is faked.
+    path = save(photo(), tmp_path / "locked.png")
+
+    def refuse(name, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(name))
+
+    monkeypatch.setattr(cli.os, "stat", refuse)
+    files, failures = cli.expand_inputs([str(path)])
+    assert files == [] and failures[0].exit_code == cli.EXIT_INPUT
+    assert failures[0].error.startswith("permission denied")
