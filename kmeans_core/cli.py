@@ -902,6 +902,9 @@ def _compress(job, report):
     # clustered (fully transparent pixels count as (0, 0, 0, 0), whatever
     # invisible colour they had).
     error = float(result.inertia) / original.size
+    if job.fmt == "gif" and result.palette.shape[1] == 4:
+        # A GIF holds no partial alpha: measure what the file holds.
+        error, report.colors_out = _gif_figures(original, result)
     report.mse = round(error, 4)
     value = psnr_from_mse(error)
     report.psnr = round(value, 3) if value != float("inf") else None
@@ -931,6 +934,26 @@ def _compress(job, report):
                 job.animate, force=job.force,
             ))
             report.animation = job.animate
+
+
+def _gif_figures(original, result):
+    """MSE and distinct colours of the GIF of an RGBA ``result``.
+
+    Against the image as clustered, like the figures of a PNG; the pixels
+    are those the GIF holds (``kmeans_core.io.gif_palette``: alpha all or
+    nothing), so merged transparent entries count once.
+    """
+    import numpy as np
+
+    from kmeans_core.io import gif_palette
+    from kmeans_core.metrics import squared_error
+
+    shown = gif_palette(result.palette)
+    reference = original.copy()
+    reference[original[..., 3] == 0] = 0
+    error = squared_error(reference, shown[result.indices]) / original.size
+    used = shown[np.unique(result.indices)]
+    return error, len(np.unique(used, axis=0))
 
 
 # -- worker processes --------------------------------------------------------

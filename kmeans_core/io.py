@@ -37,7 +37,8 @@ Encoding (``encode_image``):
   ``optimize=True``). No metadata unless ``metadata`` is given.
 - "gif": a GIF. GIF has one fully transparent index and no partial alpha:
   palette entries with alpha < 128 all become that one transparent entry, and
-  entries with alpha >= 128 become opaque. ``metadata`` is ignored.
+  entries with alpha >= 128 become opaque (``gif_palette`` gives each entry
+  as the GIF shows it). ``metadata`` is ignored.
 """
 
 import io as _io
@@ -473,13 +474,48 @@ def _palette_image(rgb_palette, indices):
     return image
 
 
+def gif_palette(palette):
+    """Each palette entry as a GIF shows it: alpha is all or nothing.
+
+    GIF has one fully transparent index and no partial alpha, so an RGBA
+    entry with alpha < 128 becomes (0, 0, 0, 0) and one with alpha >= 128
+    becomes opaque (alpha 255, its colour kept). An RGB palette is returned
+    as it is. ``gif_palette(result.palette)[result.indices]`` is the image
+    that ``encode_image(result, "gif")`` stores.
+
+    Parameters
+    ----------
+    palette : ndarray of shape (n, 3) or (n, 4), uint8
+        Not modified.
+
+    Returns
+    -------
+    ndarray of shape (n, 3) or (n, 4), uint8
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gif_palette(np.array([[9, 9, 9, 100], [9, 9, 9, 200]], np.uint8)).tolist()
+    [[0, 0, 0, 0], [9, 9, 9, 255]]
+    """
+    palette = np.asarray(palette)
+    if palette.shape[1] != 4:
+        return palette
+    shown = palette.copy()
+    transparent = shown[:, 3] < 128
+    shown[transparent] = 0
+    shown[~transparent, 3] = 255
+    return shown
+
+
 def _encode_gif(palette, indices):
     options = {"optimize": False}
     if palette.shape[1] == 4:
         transparent = np.flatnonzero(palette[:, 3] < 128)
         if transparent.size:
             # GIF has one transparent index: every entry with alpha < 128 maps
-            # to the first of them; entries with alpha >= 128 become opaque.
+            # to the first of them; entries with alpha >= 128 become opaque
+            # (what ``gif_palette`` describes).
             lookup = np.arange(palette.shape[0], dtype=np.uint8)
             lookup[transparent] = transparent[0]
             indices = lookup[indices]

@@ -780,3 +780,28 @@ def test_permission_denied_is_not_a_missing_file(tmp_path, monkeypatch):
     files, failures = cli.expand_inputs([str(path)])
     assert files == [] and failures[0].exit_code == cli.EXIT_INPUT
     assert failures[0].error.startswith("permission denied")
+
+
+def test_gif_figures_describe_the_gif_written(tmp_path):
+    # Alpha 0, 100 and 255 bands; 16 colours could keep 100 exactly in a PNG
+    # but a GIF has no partial alpha: the figures must say what it holds.
+    image = photo(alpha=True)
+    image[..., 3][image[..., 3] == 128] = 100
+    save(image, tmp_path / "semi.png")
+    proc = run(["semi.png", "-k", "16", "-o", "semi.gif", "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    with Image.open(tmp_path / "semi.gif") as im:
+        held = np.asarray(im.convert("RGBA"))
+    reference = image.copy()
+    reference[image[..., 3] == 0] = 0  # invisible colours do not count
+    mse = np.mean((reference.astype(np.float64) - held) ** 2)
+    assert report["mse"] == pytest.approx(mse, abs=1e-4)
+    assert report["psnr"] == pytest.approx(measured_psnr(reference, held), abs=1e-3)
+    assert report["colors_out"] == len(np.unique(held.reshape(-1, 4), axis=0))
+    text = run(["semi.png", "-k", "16", "-o", "semi.gif", "--force"], tmp_path)
+    assert f"PSNR {report['psnr']:.2f} dB, MSE {report['mse']:.2f}," in text.stdout
+    assert f"-> {report['colors_out']} colours" in text.stdout
+    # The same image as a PNG keeps its partial alpha: its own, lower error.
+    png = json.loads(run(["semi.png", "-k", "16", "--json"], tmp_path).stdout)
+    assert png["mse"] < report["mse"]

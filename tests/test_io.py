@@ -16,6 +16,7 @@ from kmeans_core.io import (
     ImageWarning,
     LoadedImage,
     encode_image,
+    gif_palette,
     load_image,
 )
 from kmeans_core.quantize import QuantizeResult, quantize
@@ -454,6 +455,9 @@ def test_gif_output_rgba_has_one_transparent_index():
     np.testing.assert_array_equal(rgba[..., 3], expected_alpha)
     np.testing.assert_array_equal(rgba[0, 2, :3], [200, 100, 50])
     np.testing.assert_array_equal(rgba[0, 0, :3], [10, 20, 30])
+    # gif_palette says exactly what the GIF shows, pixel for pixel.
+    shown = gif_palette(np.array(palette, np.uint8))[result.indices]
+    np.testing.assert_array_equal(rgba, shown)
 
 
 def test_encode_rejects_bad_input():
