@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 
 from kmeans_core import cli
+from kmeans_core.cli import _args, _files, _report
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPRESS = ROOT / "compress.py"
@@ -118,13 +119,13 @@ def folder(tmp_path):
 
 @pytest.mark.parametrize("text,value", [("1", 1), ("16", 16), ("256", 256)])
 def test_colors_accepts_1_to_256(text, value):
-    assert cli.parse_colors(text) == value
+    assert _args.parse_colors(text) == value
 
 
 @pytest.mark.parametrize("text", ["0", "257", "-3", "16.5", "abc", "1e3", "1_6", ""])
 def test_colors_rejects_junk(text):
     with pytest.raises(argparse.ArgumentTypeError):
-        cli.parse_colors(text)
+        _args.parse_colors(text)
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -143,23 +144,23 @@ def test_colors_rejects_junk(text):
     (["a.jpg", "--method", "fast"], "invalid choice"),
 ])
 def test_parse_args_rejects(argv, needle):
-    with pytest.raises(cli.UsageError) as info:
-        cli.parse_args(argv, prog="compress.py")
+    with pytest.raises(_args.UsageError) as info:
+        _args.parse_args(argv, prog="compress.py")
     assert needle in str(info.value)
 
 
 def test_parse_args_defaults():
-    args = cli.parse_args(["a.jpg"], prog="compress.py")
+    args = _args.parse_args(["a.jpg"], prog="compress.py")
     assert (args.colors, args.method, args.workers, args.seed) == (16, "kmeans", 1, 0)
     assert args.output is None and args.out_dir is None and not args.force
 
 
 def test_output_path_naming():
-    assert cli.output_path("d/cat.jpg", n_colors=16) == os.path.join("d", "cat-k16.png")
-    assert cli.output_path("cat", n_colors=8) == "cat-k8.png"
-    assert cli.output_path("d/cat.jpg", n_colors=8, out_dir="o", ext=".gif") == \
+    assert _files.output_path("d/cat.jpg", n_colors=16) == os.path.join("d", "cat-k16.png")
+    assert _files.output_path("cat", n_colors=8) == "cat-k8.png"
+    assert _files.output_path("d/cat.jpg", n_colors=8, out_dir="o", ext=".gif") == \
         os.path.join("o", "cat.gif")
-    assert cli.output_path("d/cat.jpg", n_colors=8, output="x.png") == "x.png"
+    assert _files.output_path("d/cat.jpg", n_colors=8, output="x.png") == "x.png"
 
 
 @pytest.mark.parametrize("codes,worst", [
@@ -172,8 +173,8 @@ def test_output_path_naming():
     ([], 0),
 ])
 def test_worst_exit_code(codes, worst):
-    assert cli.worst_exit_code(codes) == worst
-    assert cli.worst_exit_code(reversed(codes)) == worst
+    assert _report.worst_exit_code(codes) == worst
+    assert _report.worst_exit_code(reversed(codes)) == worst
 
 
 def test_expand_inputs(tmp_path):
@@ -187,15 +188,15 @@ def test_expand_inputs(tmp_path):
     save(photo(), tmp_path / "sub" / "z.PNG")
     (tmp_path / "nothing").mkdir()
 
-    files, failures = cli.expand_inputs([str(tmp_path)], ext=".mine.png")
+    files, failures = _files.expand_inputs([str(tmp_path)], ext=".mine.png")
     assert [Path(f).name for f in files] == ["x.jpg"] and failures == []
-    files, _ = cli.expand_inputs([str(tmp_path)], recursive=True, ext=".mine.png")
+    files, _ = _files.expand_inputs([str(tmp_path)], recursive=True, ext=".mine.png")
     assert [Path(f).name for f in files] == ["x.jpg", "z.PNG"]
     # Named files are always taken, and each file only once.
     named = str(tmp_path / "x-k16.png")
-    files, _ = cli.expand_inputs([named, named, str(tmp_path / "x.jpg")])
+    files, _ = _files.expand_inputs([named, named, str(tmp_path / "x.jpg")])
     assert files == [named, str(tmp_path / "x.jpg")]
-    files, failures = cli.expand_inputs(
+    files, failures = _files.expand_inputs(
         [str(tmp_path / "nothing"), str(tmp_path / "missing.jpg")]
     )
     assert files == []
@@ -215,9 +216,9 @@ def test_unwritable_folder_leaves_nothing(tmp_path, monkeypatch, capsys):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(_files.tempfile, "NamedTemporaryFile", refuse)
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["a.png"]) == cli.EXIT_OUTPUT
+    assert cli.main(["a.png"]) == _report.EXIT_OUTPUT
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "cannot write in folder" in err[0], err
     assert "Permission denied" in err[0]
@@ -232,9 +233,9 @@ def test_interrupt_while_writing_leaves_no_file(tmp_path, monkeypatch, capsys):
         assert os.path.exists(tmp)  # the temporary file is there ...
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_install", interrupted)
+    monkeypatch.setattr(_files, "_install", interrupted)
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["a.png"]) == cli.EXIT_INTERRUPTED
+    assert cli.main(["a.png"]) == _report.EXIT_INTERRUPTED
     assert "interrupted" in capsys.readouterr().err
     assert snapshot(tmp_path) == before  # ... and removed
 
@@ -531,25 +532,25 @@ def measured_psnr(a, b):
 @pytest.mark.parametrize("text,value", [("0", 0.0), ("1", 1.0), ("0.25", 0.25),
                                         (".5", 0.5), ("1.0", 1.0)])
 def test_dither_level_accepts_0_to_1(text, value):
-    assert cli.parse_dither(text) == value
+    assert _args.parse_dither(text) == value
 
 
 @pytest.mark.parametrize("text", ["2", "1.01", "-0.5", "1e0", "nan", "inf", "half", ""])
 def test_dither_level_rejects_junk(text):
     with pytest.raises(argparse.ArgumentTypeError):
-        cli.parse_dither(text)
+        _args.parse_dither(text)
 
 
 def test_psnr_and_quality_types():
-    assert cli.parse_psnr("33") == 33.0 and cli.parse_psnr("30.5") == 30.5
-    assert cli.parse_quality("30-36") == (30.0, 36.0)
-    assert cli.parse_quality("33-33") == (33.0, 33.0)
+    assert _args.parse_psnr("33") == 33.0 and _args.parse_psnr("30.5") == 30.5
+    assert _args.parse_quality("30-36") == (30.0, 36.0)
+    assert _args.parse_quality("33-33") == (33.0, 33.0)
     for text in ("0", "-3", "inf", "nan", "3e1", "x"):
         with pytest.raises(argparse.ArgumentTypeError):
-            cli.parse_psnr(text)
+            _args.parse_psnr(text)
     for text in ("36", "36-30", "30-", "-36", "30-33-36", "0-30", "a-b"):
         with pytest.raises(argparse.ArgumentTypeError):
-            cli.parse_quality(text)
+            _args.parse_quality(text)
 
 
 @pytest.mark.parametrize("argv,dither,inputs", [
@@ -562,18 +563,18 @@ def test_psnr_and_quality_types():
     (["a.jpg", "--dither", "-k", "8"], 1.0, ["a.jpg"]),
 ])
 def test_parse_dither_forms(argv, dither, inputs):
-    args = cli.parse_args(argv, prog="compress.py")
+    args = _args.parse_args(argv, prog="compress.py")
     assert args.dither == dither and args.inputs == inputs
 
 
 def test_parse_psnr_defaults_and_max_k():
-    args = cli.parse_args(["a.jpg", "--psnr", "33"], prog="compress.py")
+    args = _args.parse_args(["a.jpg", "--psnr", "33"], prog="compress.py")
     assert (args.psnr_target, args.psnr_min, args.colors) == (33.0, None, 256)
-    args = cli.parse_args(["a.jpg", "--psnr", "33", "-k", "64"], prog="compress.py")
+    args = _args.parse_args(["a.jpg", "--psnr", "33", "-k", "64"], prog="compress.py")
     assert args.colors == 64
-    args = cli.parse_args(["a.jpg", "--quality", "30-36"], prog="compress.py")
+    args = _args.parse_args(["a.jpg", "--quality", "30-36"], prog="compress.py")
     assert (args.psnr_target, args.psnr_min, args.colors) == (36.0, 30.0, 256)
-    args = cli.parse_args(["a.jpg", "--color-space", "oklab"], prog="compress.py")
+    args = _args.parse_args(["a.jpg", "--color-space", "oklab"], prog="compress.py")
     assert (args.color_space, args.colors, args.psnr_target) == ("oklab", 16, None)
 
 
@@ -591,19 +592,19 @@ def test_parse_psnr_defaults_and_max_k():
     (["a.jpg", "--color-space", "lab"], "invalid choice: 'lab'"),
 ])
 def test_parse_args_rejects_new_options(argv, needle):
-    with pytest.raises(cli.UsageError) as info:
-        cli.parse_args(argv, prog="compress.py")
+    with pytest.raises(_args.UsageError) as info:
+        _args.parse_args(argv, prog="compress.py")
     assert needle in str(info.value)
 
 
 def test_psnr_output_names():
-    assert cli.output_path("d/cat.jpg", n_colors=256, psnr_target=33.0) == \
+    assert _files.output_path("d/cat.jpg", n_colors=256, psnr_target=33.0) == \
         os.path.join("d", "cat-psnr33.png")
-    assert cli.output_path("cat.jpg", n_colors=8, psnr_target=36.0, psnr_min=30.0) == \
+    assert _files.output_path("cat.jpg", n_colors=8, psnr_target=36.0, psnr_min=30.0) == \
         "cat-psnr30-36.png"
-    assert cli._is_own_output("cat-psnr33.png", None)
-    assert cli._is_own_output("cat-psnr30.5-36.gif", None)
-    assert not cli._is_own_output("psnr.png", None)
+    assert _files._is_own_output("cat-psnr33.png", None)
+    assert _files._is_own_output("cat-psnr30.5-36.gif", None)
+    assert not _files._is_own_output("psnr.png", None)
 
 
 def test_color_space_and_dither_end_to_end(tmp_path):
@@ -742,8 +743,6 @@ def test_output_name_near_the_length_limit(tmp_path):
 def test_install_never_replaces_a_file_that_appeared(tmp_path):
     # Without --force the file is linked into place: a file created after the
     # existence check is not overwritten.
-    from kmeans_core import cli
-
     tmp = tmp_path / "tmp.png"
     tmp.write_bytes(b"new")
     target = tmp_path / "out.png"
@@ -751,8 +750,8 @@ def test_install_never_replaces_a_file_that_appeared(tmp_path):
     real_lexists = os.path.lexists
     try:
         os.path.lexists = lambda path: False if str(path) == str(target) else real_lexists(path)
-        with pytest.raises(cli._OutputError, match="exists"):
-            cli._install(str(tmp), str(target), force=False)
+        with pytest.raises(_files.OutputError, match="exists"):
+            _files._install(str(tmp), str(target), force=False)
     finally:
         os.path.lexists = real_lexists
     assert target.read_bytes() == b"theirs"
@@ -776,9 +775,9 @@ def test_permission_denied_is_not_a_missing_file(tmp_path, monkeypatch):
     def refuse(name, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(name))
 
-    monkeypatch.setattr(cli.os, "stat", refuse)
-    files, failures = cli.expand_inputs([str(path)])
-    assert files == [] and failures[0].exit_code == cli.EXIT_INPUT
+    monkeypatch.setattr(_files.os, "stat", refuse)
+    files, failures = _files.expand_inputs([str(path)])
+    assert files == [] and failures[0].exit_code == _report.EXIT_INPUT
     assert failures[0].error.startswith("permission denied")
 
 
