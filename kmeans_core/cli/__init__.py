@@ -31,11 +31,13 @@ is replaced only with ``--force`` and an input never.
 """
 
 import os
+import signal
 import sys
 import time
+from contextlib import closing
 
 from ._args import UsageError, parse_args
-from ._concurrency import run_jobs
+from ._concurrency import handle_signals, run_jobs
 from ._files import plan_jobs
 from ._report import (
     EXIT_INTERNAL,
@@ -49,6 +51,10 @@ from ._report import (
 )
 
 __all__ = ["main"]
+
+_STOPPED = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
+if hasattr(signal, "SIGHUP"):
+    _STOPPED[signal.SIGHUP] = "hangup (SIGHUP)"
 
 
 def main(argv=None):
@@ -68,10 +74,14 @@ def main(argv=None):
     if prog in ("", "-c", "__main__.py", "-m"):
         prog = "compress.py"
     try:
-        return _main(argv, prog)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        with handle_signals():
+            return _main(argv, prog)
+    except KeyboardInterrupt as exc:
+        # Ctrl-C, SIGTERM or SIGHUP: 128 + the signal number (130, 143, 129).
+        signum = getattr(exc, "signum", signal.SIGINT)
+        what = _STOPPED.get(signum, f"stopped by {signal.Signals(signum).name}")
+        print(f"{prog}: {what}", file=sys.stderr)
+        return EXIT_INTERRUPTED - signal.SIGINT + signum
     except BrokenPipeError:
         # stdout closed early (e.g. piped to head): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -104,12 +114,14 @@ def _main(argv, prog):
         # Print in input order as the results come in.
         index_of = {job.input: job.index for job in jobs}
         done, next_index = {}, 0
-        for report in run_jobs(jobs, args.workers):
-            done[index_of[report.input]] = report
-            while next_index in done:
-                reports.append(done[next_index])
-                printer.report(done.pop(next_index))
-                next_index += 1
+        # closing(): whatever stops this loop, the workers are reaped first.
+        with closing(run_jobs(jobs, args.workers)) as results:
+            for report in results:
+                done[index_of[report.input]] = report
+                while next_index in done:
+                    reports.append(done[next_index])
+                    printer.report(done.pop(next_index))
+                    next_index += 1
     finally:
         printer.close()
     if len(reports) > 1 and not args.quiet and not args.json:

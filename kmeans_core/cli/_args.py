@@ -36,7 +36,8 @@ exit codes (a batch exits with the most severe: 1 > 4 > 3 > 99 > 98 > 0):
   98   skipped by --skip-if-larger (output not smaller than the input)
   99   quality target not reachable: even -k colours (256 without -k) miss
        --psnr TARGET (or the MIN of --quality); nothing is written
-  130  interrupted (Ctrl-C); no partial file is left
+  130  interrupted (Ctrl-C); 143 after SIGTERM, 129 after SIGHUP; no
+       partial file and no worker process is left
 
 quality target:
   --psnr 33 picks the fewest colours, at most -k (default 256), whose result

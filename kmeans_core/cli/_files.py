@@ -251,17 +251,22 @@ def _umask():
     return mask
 
 
-def _temp_path(target):
-    """A new empty temporary file beside ``target``; its path."""
+def _temp_affixes(target):
+    """(folder, prefix, suffix) of the temporary files of ``target``:
+    ``.NAME.xxxxxxxx.tmp.png`` beside it."""
     folder = os.path.dirname(os.path.abspath(target))
     name = os.path.basename(target)
+    # A short prefix: the temporary name must stay within the file system's
+    # limit even when the output name is near it.
+    return folder, f".{name[:64]}.", ".tmp" + os.path.splitext(name)[1]
+
+
+def _temp_path(target):
+    """A new empty temporary file beside ``target``; its path."""
+    folder, prefix, suffix = _temp_affixes(target)
     try:
         with tempfile.NamedTemporaryFile(
-            # A short prefix: the temporary name must stay within the file
-            # system's limit even when the output name is near it.
-            dir=folder, prefix=f".{name[:64]}.",
-            suffix=".tmp" + os.path.splitext(name)[1],
-            delete=False,
+            dir=folder, prefix=prefix, suffix=suffix, delete=False,
         ) as tmp:
             return tmp.name
     except OSError as exc:
@@ -328,6 +333,24 @@ def save_atomic(save, target, *, force):
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def remove_temporary_files(job):
+    """Remove what a stopped ``job`` may have left: temporary files of its
+    outputs (a worker killed before it could clean up)."""
+    for target in (job.output, job.plot, job.animate):
+        if target is None:
+            continue
+        folder, prefix, suffix = _temp_affixes(target)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            # tempfile's random part is 8 characters.
+            if (name.startswith(prefix) and name.endswith(suffix)
+                    and len(name) == len(prefix) + 8 + len(suffix)):
+                _remove_quietly(os.path.join(folder, name))
 
 
 def _remove_quietly(path):

@@ -18,7 +18,7 @@ EXIT_INPUT = 3
 EXIT_OUTPUT = 4
 EXIT_SKIPPED = 98
 EXIT_QUALITY = 99  # --psnr / --quality target not reachable
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C; 128 + the signal number for SIGTERM, SIGHUP
 
 # A batch exits with its most severe code: 1 > 4 > 3 > 99 > 98 > 0.
 _SEVERITY = {
