@@ -844,3 +844,27 @@ def test_links_are_the_files_they_point_to(tmp_path):
                              "--force"])
     jobs, failures = _files.plan_jobs(args)
     assert jobs == [] and "would overwrite the input" in failures[0].error
+
+
+def test_plot_and_animation_go_through_one_temporary_file_each(tmp_path, monkeypatch,
+                                                               capsys):
+    import tempfile
+
+    save(photo(), tmp_path / "a.png")
+    made = []
+    for name in ("NamedTemporaryFile", "mkstemp"):
+        real = getattr(tempfile, name)
+
+        def counted(*args, _real=real, **kwargs):
+            made.append(kwargs.get("prefix"))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(tempfile, name, counted)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["a.png", "-k", "4", "--plot", "p.png", "--animate", "m.gif"]) == 0
+    assert made == [".a-k4.png.", ".p.png.", ".m.gif."]  # was two for each figure
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a-k4.png", "a.png", "m.gif", "p.png"]
+    existing = (tmp_path / "p.png").read_bytes()
+    assert cli.main(["a.png", "-k", "4", "--plot", "p.png", "-o", "b.png"]) == 4
+    assert (tmp_path / "p.png").read_bytes() == existing

@@ -255,9 +255,10 @@ def test_unwritable_folder_gives_a_one_line_oserror(image, result, tmp_path,
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
     path = tmp_path / "r.png"
-    with pytest.raises(OSError, match="cannot write .*r.png: Permission denied") as info:
+    with pytest.raises(OSError, match=f"cannot write in folder {tmp_path}: "
+                       "Permission denied") as info:
         plotting.save_report(image, result, path)
     assert "\n" not in str(info.value)
     assert not path.exists()

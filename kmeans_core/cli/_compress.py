@@ -9,7 +9,7 @@ import os
 import time
 import warnings
 
-from ._files import OutputError, cause, save_atomic, write_atomic
+from ._files import OutputError, cause, write_atomic
 from ._report import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -141,19 +141,16 @@ def _compress(job, report):
     if job.plot is not None or job.animate is not None:
         from kmeans_core import plotting
 
+        # Both write through save_atomic: one temporary file each.
         if job.plot is not None:
-            save_atomic(
-                lambda path: plotting.save_report(
-                    original, result, path, title=os.path.basename(job.input),
-                    n_bytes=len(data), original_bytes=report.input_bytes),
-                job.plot, force=job.force,
-            )
+            plotting.save_report(
+                original, result, job.plot, title=os.path.basename(job.input),
+                n_bytes=len(data), original_bytes=report.input_bytes,
+                overwrite=job.force)
             report.plot = job.plot
         if job.animate is not None:
-            report.animation_frames = int(save_atomic(
-                lambda path: plotting.save_animation(original, result, path),
-                job.animate, force=job.force,
-            ))
+            report.animation_frames = int(plotting.save_animation(
+                original, result, job.animate, overwrite=job.force))
             report.animation = job.animate
 
 

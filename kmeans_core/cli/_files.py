@@ -34,8 +34,8 @@ _OUTPUT_FORMATS = {".png": "png", ".gif": "gif"}
 
 
 
-class OutputError(Exception):
-    """The output cannot be written: exit code 4."""
+class OutputError(OSError):
+    """The output cannot be written (exit code 4); a one-line message."""
 
 
 
