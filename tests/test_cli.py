@@ -502,9 +502,15 @@ def test_plot_and_animation(tmp_path):
     assert record["plot"] == "report.png" and record["animation"] == "run.gif"
     with Image.open(tmp_path / "report.png") as im:
         assert im.format == "PNG"
+        drawn = {tuple(c) for c in np.asarray(im.convert("RGB")).reshape(-1, 3).tolist()}
+    assert png_palette(tmp_path / "a-k4.png") <= drawn  # the output is in it
     with Image.open(tmp_path / "run.gif") as im:
         assert im.format == "GIF"
         assert im.n_frames == record["animation_frames"] >= 2
+        im.seek(0)
+        first = np.asarray(im.convert("RGB"))
+        im.seek(im.n_frames - 1)
+        assert not np.array_equal(np.asarray(im.convert("RGB")), first)  # it moves
 
 
 # -- colour space, dithering and the quality target ----------------------------

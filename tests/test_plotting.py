@@ -210,6 +210,15 @@ def test_report_figure_rows(image, result):
 # -- files ---------------------------------------------------------------------
 
 
+def drawn_area(path, colors):
+    """Pixels of the image file ``path`` having each of the RGB ``colors``."""
+    with Image.open(path) as im:
+        pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
+    found, counts = np.unique(pixels, axis=0, return_counts=True)
+    area = {tuple(c): int(n) for c, n in zip(found.tolist(), counts)}
+    return [area.get(tuple(int(v) for v in c[:3]), 0) for c in colors]
+
+
 def test_save_report_writes_a_png(image, result, tmp_path):
     path = tmp_path / "report.png"
     assert plotting.save_report(image, result, path) is None
@@ -217,12 +226,17 @@ def test_save_report_writes_a_png(image, result, tmp_path):
         assert im.format == "PNG"
         assert im.size[0] > 400 and im.size[1] > 400
     assert os.listdir(tmp_path) == ["report.png"]  # no temporary file left
+    # The compressed image and the clusters are drawn in the palette's
+    # colours: each covers a patch, not a stray pixel.
+    assert min(drawn_area(path, result.palette)) > 1000
 
 
 def test_save_report_of_an_rgba_image(tmp_path):
     rgba = make_image(alpha=True)
-    plotting.save_report(rgba, quantize(rgba, 3), str(tmp_path / "rgba.png"))
-    assert (tmp_path / "rgba.png").stat().st_size > 0
+    result = quantize(rgba, 3)
+    plotting.save_report(rgba, result, str(tmp_path / "rgba.png"))
+    opaque = result.palette[result.palette[:, 3] == 255]
+    assert len(opaque) >= 1 and min(drawn_area(tmp_path / "rgba.png", opaque)) > 1000
 
 
 @pytest.mark.parametrize("save", ["report", "animation"])
