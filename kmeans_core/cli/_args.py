@@ -10,6 +10,9 @@ import os
 import re
 import sys
 
+from .. import __version__
+from ..io import DEFAULT_MAX_PIXELS
+
 _OUTPUT_FORMATS = {".png": "png", ".gif": "gif"}
 
 _EPILOG = """\
@@ -194,20 +197,6 @@ parse_plot = _suffix_type(".png")
 parse_animation = _suffix_type(".gif")
 
 
-def _version():
-    try:
-        from kmeans_core import __version__
-    except ImportError:  # pragma: no cover - the package always has one
-        __version__ = "unknown"
-    return __version__
-
-
-def _default_max_pixels():
-    from kmeans_core.io import DEFAULT_MAX_PIXELS
-
-    return DEFAULT_MAX_PIXELS
-
-
 def build_parser(prog=None):
     """The argparse parser of ``compress.py``; its --help is the option doc."""
     parser = _Parser(
@@ -304,7 +293,7 @@ def build_parser(prog=None):
     parser.add_argument(
         "--max-pixels", type=parse_max_pixels, default=None, metavar="N",
         help="refuse images with more pixels, before decoding (default: "
-        f"{_default_max_pixels():,})",
+        f"{DEFAULT_MAX_PIXELS:,})",
     )
     parser.add_argument(
         "--seed", type=parse_seed, default=0, metavar="N",
@@ -331,7 +320,7 @@ def build_parser(prog=None):
         help="print nothing but errors",
     )
     parser.add_argument(
-        "--version", action="version", version=f"%(prog)s (kmeans_core) {_version()}"
+        "--version", action="version", version=f"%(prog)s (kmeans_core) {__version__}"
     )
     return parser
 

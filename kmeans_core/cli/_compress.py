@@ -9,6 +9,22 @@ import os
 import time
 import warnings
 
+import numpy as np
+
+# Imported here, not in the functions: ``import kmeans_core.cli`` imports the
+# package, which imports these anyway (matplotlib stays lazy in plotting).
+from .. import plotting
+from ..io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    ImageTooLargeError,
+    encode_image,
+    gif_palette,
+    load_image,
+)
+from ..metrics import psnr_from_mse, squared_error
+from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
+from ..quantize import quantize
 from ._files import OutputError, cause, write_atomic
 from ._report import (
     EXIT_INPUT,
@@ -67,15 +83,6 @@ class _QualityError(Exception):
 
 
 def _compress(job, report):
-    from kmeans_core.io import (
-        DEFAULT_MAX_PIXELS,
-        ImageReadError,
-        ImageTooLargeError,
-        encode_image,
-        load_image,
-    )
-    from kmeans_core.quantize import psnr_from_mse, quantize
-
     max_pixels = DEFAULT_MAX_PIXELS if job.max_pixels is None else job.max_pixels
     try:
         report.input_bytes = os.path.getsize(job.input)
@@ -98,8 +105,6 @@ def _compress(job, report):
             dither=job.dither,
         )
     else:
-        from kmeans_core.quality import QualityTooLowError, chosen_k, quantize_to_psnr
-
         try:
             result, tried = quantize_to_psnr(
                 original, job.psnr_target, max_colors=job.n_colors,
@@ -139,8 +144,6 @@ def _compress(job, report):
     report.status, report.exit_code = "written", EXIT_OK
 
     if job.plot is not None or job.animate is not None:
-        from kmeans_core import plotting
-
         # Both write through save_atomic: one temporary file each.
         if job.plot is not None:
             plotting.save_report(
@@ -161,11 +164,6 @@ def _gif_figures(original, result):
     are those the GIF holds (``kmeans_core.io.gif_palette``: alpha all or
     nothing), so merged transparent entries count once.
     """
-    import numpy as np
-
-    from kmeans_core.io import gif_palette
-    from kmeans_core.metrics import squared_error
-
     shown = gif_palette(result.palette)
     reference = original.copy()
     reference[original[..., 3] == 0] = 0
