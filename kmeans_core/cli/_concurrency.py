@@ -52,6 +52,9 @@ _GRACE = 1.0
 # Seconds between two looks of a worker's watcher at its parent.
 _WATCH = 0.25
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# Workers that may die before taking their first file before the batch
+# gives up on them.
+_MAX_IDLE_DEATHS = 8
 
 
 class Interrupted(KeyboardInterrupt):
@@ -141,10 +144,19 @@ class _Pool:
 
     def run(self, jobs):
         pending = list(reversed(jobs))  # pop() hands out jobs in input order
+        finished, idle_deaths = False, 0
         try:
             self.workers = [_Worker(self.context, self.n_threads)
                             for _ in range(self.n_workers)]
             while pending or any(w.job is not None for w in self.workers):
+                if idle_deaths > _MAX_IDLE_DEATHS:
+                    # Workers die before taking any file: renewing them would
+                    # go on for ever. The files not started fail instead.
+                    for job in reversed(pending):
+                        yield failed(job.input, job.output, EXIT_INTERNAL,
+                                     "internal error: worker processes keep dying "
+                                     "before they start a file")
+                    pending = []
                 for worker in self.workers:
                     if worker.job is None and pending:
                         worker.job = pending.pop()
@@ -153,6 +165,7 @@ class _Pool:
                         except OSError:  # died idle: the job was not started
                             pending.append(worker.job)
                             worker.job = None
+                            idle_deaths += 1
                 ready = wait([w.conn for w in self.workers]
                              + [w.process.sentinel for w in self.workers])
                 for worker in self.workers:
@@ -165,8 +178,9 @@ class _Pool:
                 n_new = min(self.n_workers - len(alive), len(pending))
                 self.workers = alive + [_Worker(self.context, self.n_threads)
                                         for _ in range(n_new)]
+            finished = True
         finally:
-            self._stop()
+            self._stop(disarm=not finished)
 
     def _collect(self, worker, ready):
         """The report ``worker`` sent, a failure if it died, or None."""
@@ -188,10 +202,14 @@ class _Pool:
                               f"died ({_how(worker.process.exitcode)})")
         return None
 
-    def _stop(self):
-        """Stop every worker within about ``_GRACE`` seconds; leave nothing."""
-        if threading.current_thread() is threading.main_thread():
-            _disarm()  # a second Ctrl-C must not cut this short
+    def _stop(self, disarm):
+        """Stop every worker within about ``_GRACE`` seconds; leave nothing.
+
+        ``disarm``: the batch is being cut short (a signal, an error), and a
+        second Ctrl-C must not cut this cleanup short too.
+        """
+        if disarm and threading.current_thread() is threading.main_thread():
+            _disarm()
         for worker in self.workers:
             worker.conn.close()  # an idle worker sees the end of its pipe
             if worker.process.is_alive():
