@@ -87,11 +87,7 @@ def mse(original, reconstructed):
     >>> mse(np.array([[0, 0], [0, 0]]), np.array([[0, 2], [0, 0]]))
     1.0
     """
-    a, b = _pair(original, reconstructed)
-    if a.dtype == np.uint8 and b.dtype == np.uint8:
-        return squared_error(a, b) / a.size
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    return float(np.mean(diff * diff))
+    return squared_error(original, reconstructed) / np.asarray(original).size
 
 
 def psnr_from_mse(error):
