@@ -26,7 +26,8 @@ on its own:
    (``_report``, which also prints) with an exit code and a one-line message.
 
 Outputs are written to a temporary file in the target folder and renamed
-into place, so a failure or Ctrl-C leaves no partial file; an existing file
+into place, so a failure or a stop signal leaves no partial file (signals:
+``_concurrency``); an existing file
 is replaced only with ``--force`` and an input never.
 """
 
