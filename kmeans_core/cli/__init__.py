@@ -27,8 +27,8 @@ on its own:
 
 Outputs are written to a temporary file in the target folder and renamed
 into place, so a failure or a stop signal leaves no partial file (signals:
-``_concurrency``); an existing file
-is replaced only with ``--force`` and an input never.
+``_concurrency``); an existing file is replaced only with ``--force`` and an
+input never.
 """
 
 import os
