@@ -765,12 +765,16 @@ def test_install_never_replaces_a_file_that_appeared(tmp_path):
 
 def test_a_newline_in_a_name_keeps_one_line_per_file(tmp_path):
     save(photo(seed=4), tmp_path / "two\nlines.png")
-    proc = run(["two\nlines.png", "missing\nfile.jpg", "-k", "4"], tmp_path)
+    (tmp_path / "not\nimage.png").write_text("text")
+    proc = run(["two\nlines.png", "missing\nfile.jpg", "not\nimage.png", "-k", "4"],
+               tmp_path)
     assert proc.returncode == 3, proc.stderr
     out, err = proc.stdout.splitlines(), error_lines(proc)
     assert len(out) == 2 and out[0].startswith(r"two\nlines.png (64x48) -> two\nlines-k4.png: ")
-    assert out[1].startswith("2 files: 1 written")
-    assert err == [r"compress.py: error: missing\nfile.jpg: no such file or folder"]
+    assert out[1].startswith("3 files: 1 written")
+    assert err == [r"compress.py: error: missing\nfile.jpg: no such file or folder",
+                   r"compress.py: error: not\nimage.png: not an image, or a format "
+                   "Pillow cannot read"]
     assert (tmp_path / "two\nlines-k4.png").is_file()
 
 

@@ -428,8 +428,12 @@ def _remove_quietly(path):
 
 def cause(exc, path):
     """The message of ``exc`` without a leading file name (we print our own)."""
-    message = " ".join(str(exc).split()) or type(exc).__name__
-    for prefix in (f"{path}: ", f"{path!r}: ", f"{os.path.abspath(path)}: "):
+    def squash(text):  # one line: runs of white space (a newline too) -> " "
+        return " ".join(text.split())
+
+    message = squash(str(exc)) or type(exc).__name__
+    for name in (path, repr(path), os.path.abspath(path)):
+        prefix = squash(name) + ": "
         if message.startswith(prefix):
             return message[len(prefix):]
     return message
