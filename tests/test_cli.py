@@ -773,8 +773,8 @@ def test_a_newline_in_a_name_keeps_one_line_per_file(tmp_path):
     assert len(out) == 2 and out[0].startswith(r"two\nlines.png (64x48) -> two\nlines-k4.png: ")
     assert out[1].startswith("3 files: 1 written")
     assert err == [r"compress.py: error: missing\nfile.jpg: no such file or folder",
-                   r"compress.py: error: not\nimage.png: not an image, or a format "
-                   "Pillow cannot read"]
+                   (r"compress.py: error: not\nimage.png: not an image, or a format "
+                    "Pillow cannot read")]
     assert (tmp_path / "two\nlines-k4.png").is_file()
 
 
