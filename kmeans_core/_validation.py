@@ -3,6 +3,7 @@
 Each error names the offending value, so a user can see what to change.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -148,7 +149,62 @@ def check_bool(value, name):
     return bool(value)
 
 
+def check_real(value, name, *, low=None, high=None, low_open=False, unit=None):
+    """``value`` as a float in a range, or a ValueError naming it.
+
+    The one "number in a range" check of the package. ``low`` and ``high``
+    are inclusive bounds (``low_open=True``: ``value > low``); None is no
+    bound. A bool, NaN or anything not a real number is refused.
+
+    Examples
+    --------
+    >>> check_real(0.5, "level", low=0, high=1)
+    0.5
+    >>> check_real(2, "level", low=0, high=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: level=2 must be a number in [0, 1]
+    >>> check_real(0, "target_psnr", low=0, low_open=True, unit="dB")
+    Traceback (most recent call last):
+    ...
+    ValueError: target_psnr=0 must be a number of dB > 0
+    """
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
+          and not math.isnan(value))
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        what = "a number" if unit is None else f"a number of {unit}"
+        if low is not None and high is not None:
+            bounds = f"in {'(' if low_open else '['}{low}, {high}]"
+        elif low is not None:
+            bounds = f"{'>' if low_open else '>='} {low}"
+        else:
+            bounds = f"<= {high}" if high is not None else ""
+        raise ValueError(f"{name}={value!r} must be {what} {bounds}".rstrip())
+    return float(value)
+
+
 def check_tol(tol):
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol={tol!r} must be a number >= 0")
-    return float(tol)
+    """``tol`` as a float >= 0."""
+    return check_real(tol, "tol", low=0)
+
+
+COLOR_SPACES = ("rgb", "oklab")
+
+
+def check_color_space(color_space):
+    """``color_space`` if it is "rgb" or "oklab", else a ValueError naming it.
+
+    Examples
+    --------
+    >>> check_color_space("lab")
+    Traceback (most recent call last):
+    ...
+    ValueError: color_space='lab' is not 'rgb' or 'oklab'
+    """
+    if not isinstance(color_space, str) or color_space not in COLOR_SPACES:
+        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
+    return color_space

@@ -22,6 +22,8 @@ round trip instead of becoming NaN.
 
 import numpy as np
 
+from ._validation import COLOR_SPACES, check_color_space  # noqa: F401 - re-exported
+
 # Linear sRGB -> LMS (Ottosson 2020, "linear_srgb_to_oklab").
 _LMS_FROM_LINEAR = np.array([
     [0.4122214708, 0.5363325363, 0.0514459929],
@@ -40,7 +42,8 @@ _OKLAB_FROM_LMS_ = np.array([
 _LINEAR_FROM_LMS = np.linalg.inv(_LMS_FROM_LINEAR)
 _LMS__FROM_OKLAB = np.linalg.inv(_OKLAB_FROM_LMS_)
 
-COLOR_SPACES = ("rgb", "oklab")
+# COLOR_SPACES ("rgb", "oklab") lives with its check in _validation; it is
+# importable from here too, where the spaces are defined.
 
 
 def _check_colors(x, name, *, encoded):
@@ -270,8 +273,7 @@ def from_working_space(values, color_space):
     array([[255, 255, 255]], dtype=uint8)
     """
     values = np.asarray(values)
-    if color_space not in COLOR_SPACES:
-        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
+    check_color_space(color_space)
     if values.ndim == 0 or values.shape[-1] not in (3, 4):
         raise ValueError(
             f"values must have shape (..., 3) or (..., 4); got shape {values.shape}"
@@ -284,8 +286,7 @@ def from_working_space(values, color_space):
 
 
 def _check_working(colors, color_space):
-    if color_space not in COLOR_SPACES:
-        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
+    check_color_space(color_space)
     colors = np.asarray(colors)
     if colors.dtype != np.uint8:
         raise ValueError(f"colors must be uint8; got dtype {colors.dtype}")

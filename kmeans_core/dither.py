@@ -13,12 +13,11 @@ partial levels and no OKLab. Every call here runs the numba kernel in
 ``_kernels_dither.py``.
 """
 
-import numbers
-
 import numpy as np
 
 from . import _kernels_dither
-from .color import COLOR_SPACES, to_working_space
+from ._validation import check_color_space, check_real
+from .color import to_working_space
 
 
 def dither(image, palette, *, level=1.0, color_space="rgb"):
@@ -92,12 +91,9 @@ def _check_dither_args(image, palette, level, color_space):
         raise ValueError(
             f"palette has {palette.shape[0]} colours; it must have 1 to 256"
         )
-    if (isinstance(level, bool) or not isinstance(level, numbers.Real)
-            or not 0 <= level <= 1):
-        raise ValueError(f"level={level!r} must be a number in [0, 1]")
-    if color_space not in COLOR_SPACES:
-        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
-    return image, palette, float(level)
+    level = check_real(level, "level", low=0, high=1)
+    check_color_space(color_space)
+    return image, palette, level
 
 
 def _prepare(image, palette, color_space):

@@ -42,11 +42,13 @@ Encoding (``encode_image``):
   metadata unless ``metadata`` is given.
 - "gif": a GIF. GIF has one fully transparent index and no partial alpha:
   palette entries with alpha < 128 all become that one transparent entry, and
-  entries with alpha >= 128 become opaque. ``metadata`` is ignored.
+  entries with alpha >= 128 become opaque (``gif_palette`` gives each entry
+  as the GIF shows it). ``metadata`` is ignored.
 """
 
 import io as _io
 import os
+import stat
 import struct
 import warnings
 import zlib
@@ -68,7 +70,16 @@ class ImageReadError(ValueError):
 
 
 class ImageTooLargeError(ImageReadError):
-    """The image has more pixels than allowed (a possible decompression bomb)."""
+    """The image has more pixels than allowed (a possible decompression bomb).
+
+    ``width``, ``height`` and ``max_pixels`` hold the figures of the refusal,
+    so a caller can phrase it in its own terms (the command line names
+    ``--max-pixels``).
+    """
+
+    def __init__(self, message, *, width=None, height=None, max_pixels=None):
+        super().__init__(message)
+        self.width, self.height, self.max_pixels = width, height, max_pixels
 
 
 class ImageWarning(UserWarning):
@@ -136,9 +147,11 @@ def load_image(path, *, max_pixels=DEFAULT_MAX_PIXELS):
 
     Notes
     -----
-    A ``max_pixels`` above Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``)
-    lifts that limit while the file is read: another thread opening images
-    at the same moment would not be protected by it.
+    ``max_pixels`` replaces Pillow's own limit (``PIL.Image.MAX_IMAGE_PIXELS``),
+    which is lifted while the file is read, and ``ImageFile.LOAD_TRUNCATED_IMAGES``
+    is False meanwhile: another thread opening images at the same moment
+    would see these settings. A PNG whose data ends before the last row its
+    header gives is refused (Pillow would fill the rest with black).
 
     Examples
     --------
@@ -155,25 +168,30 @@ def load_image(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     name = os.fspath(path)
     if max_pixels is not None:
         max_pixels = check_int(max_pixels, "max_pixels", low=1)
-    if not os.path.exists(name):
-        raise ImageReadError(f"{name}: no such file")
-    if os.path.isdir(name):
+    try:
+        info = os.stat(name)
+    except FileNotFoundError:
+        raise ImageReadError(f"{name}: no such file") from None
+    except OSError as exc:  # e.g. a folder on the way that cannot be searched
+        raise ImageReadError(
+            f"{name}: cannot read: {exc.strerror or _one_line(exc)}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise ImageReadError(f"{name}: is a directory, not an image file")
-    try:
-        if os.path.getsize(name) == 0:
-            raise ImageReadError(f"{name}: empty file (0 bytes)")
-    except OSError as exc:
-        raise ImageReadError(f"{name}: cannot read: {_one_line(exc)}") from None
+    if info.st_size == 0:
+        raise ImageReadError(f"{name}: empty file (0 bytes)")
 
-    # Pillow refuses images above 2 x MAX_IMAGE_PIXELS by itself; when the
-    # caller allows more than Pillow's limit, lift it for this call only.
+    # Our own limit is checked from the header (below), before any decoding,
+    # so Pillow's (which refuses above 2 x MAX_IMAGE_PIXELS in Image.open,
+    # with its own figure) is lifted for this call: the refusal names
+    # max_pixels. A truncated file must fail, whatever another library set
+    # LOAD_TRUNCATED_IMAGES to.
+    from PIL import ImageFile
+
     pillow_limit = Image.MAX_IMAGE_PIXELS
-    lift = pillow_limit is not None and (
-        max_pixels is None or max_pixels > pillow_limit
-    )
+    pillow_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
-        if lift:
-            Image.MAX_IMAGE_PIXELS = None
+        Image.MAX_IMAGE_PIXELS = None
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         with warnings.catch_warnings():
             # Our own limit is checked below; Pillow's warning would be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -201,8 +219,8 @@ def load_image(path, *, max_pixels=DEFAULT_MAX_PIXELS):
     except MemoryError:
         raise ImageReadError(f"{name}: not enough memory to decode") from None
     finally:
-        if lift:
-            Image.MAX_IMAGE_PIXELS = pillow_limit
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+        ImageFile.LOAD_TRUNCATED_IMAGES = pillow_truncated
 
 
 def _load(name, max_pixels):
@@ -213,7 +231,8 @@ def _load(name, max_pixels):
         if max_pixels is not None and width * height > max_pixels:
             raise ImageTooLargeError(
                 f"{name}: {width} x {height} = {width * height:,} pixels exceeds "
-                f"max_pixels={max_pixels:,}"
+                f"max_pixels={max_pixels:,}",
+                width=width, height=height, max_pixels=max_pixels,
             )
         file_format = im.format or "unknown"
         file_mode = im.mode
@@ -226,11 +245,73 @@ def _load(name, max_pixels):
             )
             im.seek(0)
         im.load()
+        if file_format == "PNG":
+            _check_png_rows(name, height)
         upright = ImageOps.exif_transpose(im)
         metadata = _metadata(im)  # drops the orientation tag: pixels are upright
         pixels = _to_rgb_array(upright)
     return LoadedImage(pixels=pixels, format=file_format, mode=file_mode,
                        metadata=metadata)
+
+
+# Channels of each PNG colour type (grey, RGB, palette, grey+alpha, RGBA).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Adam7 passes: (first column, first row, column step, row step).
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
+          (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def _check_png_rows(name, height):
+    """Refuse a PNG whose image data holds fewer rows than its header says.
+
+    Pillow's PNG decoder stops without an error when the compressed stream
+    ends before the last row (its check is commented out in ``ZipDecode.c``)
+    and leaves the missing rows black. The stream is inflated again here, a
+    block at a time, and its length compared with the exact length the
+    header implies (a filter byte plus the packed pixels per row, per Adam7
+    pass when interlaced).
+    """
+    with open(name, "rb") as fh:
+        data = fh.read()
+    pos, idat, header = 8, [], None
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND" or (idat and kind != b"IDAT"):
+            break
+        pos += 12 + length
+    if header is None or len(header) < 13:
+        return  # Pillow read it: nothing this check understands better
+    width, _, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    bits = depth * _PNG_CHANNELS.get(color_type, 0)
+    if bits == 0:
+        return
+    if interlace:
+        passes = [(-(-(width - x0) // dx), -(-(height - y0) // dy))
+                  for x0, y0, dx, dy in _ADAM7]
+    else:
+        passes = [(width, height)]
+    expected = sum(rows * (1 + (cols * bits + 7) // 8)
+                   for cols, rows in passes if cols > 0)
+    inflate, got = zlib.decompressobj(), 0
+    for block in idat:
+        # max_length bounds the memory; what is left waits in unconsumed_tail.
+        while block and got < expected and not inflate.eof:
+            try:
+                got += len(inflate.decompress(block, 1 << 20))
+            except zlib.error:
+                return  # corrupt, not short: Pillow decoded it as it could
+            block = inflate.unconsumed_tail
+    if got < expected:
+        held = f"{got * height // expected} of" if not interlace else "fewer than"
+        raise ImageReadError(
+            f"{name}: cannot decode: truncated image data (the data holds {held} "
+            f"the {height} rows the header gives)"
+        )
 
 
 def _metadata(im):
@@ -412,13 +493,48 @@ def _palette_image(rgb_palette, indices):
     return image
 
 
+def gif_palette(palette):
+    """Each palette entry as a GIF shows it: alpha is all or nothing.
+
+    GIF has one fully transparent index and no partial alpha, so an RGBA
+    entry with alpha < 128 becomes (0, 0, 0, 0) and one with alpha >= 128
+    becomes opaque (alpha 255, its colour kept). An RGB palette is returned
+    as it is. ``gif_palette(result.palette)[result.indices]`` is the image
+    that ``encode_image(result, "gif")`` stores.
+
+    Parameters
+    ----------
+    palette : ndarray of shape (n, 3) or (n, 4), uint8
+        Not modified.
+
+    Returns
+    -------
+    ndarray of shape (n, 3) or (n, 4), uint8
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gif_palette(np.array([[9, 9, 9, 100], [9, 9, 9, 200]], np.uint8)).tolist()
+    [[0, 0, 0, 0], [9, 9, 9, 255]]
+    """
+    palette = np.asarray(palette)
+    if palette.shape[1] != 4:
+        return palette
+    shown = palette.copy()
+    transparent = shown[:, 3] < 128
+    shown[transparent] = 0
+    shown[~transparent, 3] = 255
+    return shown
+
+
 def _encode_gif(palette, indices):
     options = {"optimize": False}
     if palette.shape[1] == 4:
         transparent = np.flatnonzero(palette[:, 3] < 128)
         if transparent.size:
             # GIF has one transparent index: every entry with alpha < 128 maps
-            # to the first of them; entries with alpha >= 128 become opaque.
+            # to the first of them; entries with alpha >= 128 become opaque
+            # (what ``gif_palette`` describes).
             lookup = np.arange(palette.shape[0], dtype=np.uint8)
             lookup[transparent] = transparent[0]
             indices = lookup[indices]

@@ -21,7 +21,6 @@ Example
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -302,7 +301,7 @@ def plot_comparison(original, result, *, axes=None, n_bytes=None,
     >>> ax1.get_title().startswith("Compressed (kmeans): 4 colours")
     True
     """
-    from .quantize import psnr
+    from .metrics import psnr
 
     original = np.asarray(original)
     _pixels(original, "original")
@@ -418,29 +417,17 @@ def _check_output_path(path, suffixes):
     return path, suffix
 
 
-def _write_atomically(path, write):
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename.
+def _save(write, path, overwrite):
+    """``write(tmp)`` a temporary file beside ``path``, then rename it into
+    place: the one atomic writer of the package. Any failure is an OSError
+    whose one-line message names the file; no temporary file is left."""
+    from .cli._files import save_atomic
 
-    Any OSError comes out as one line naming ``path``.
-    """
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                   suffix=path.suffix)
-        os.close(fd)
-        write(tmp)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OSError(exc.errno, f"cannot write {path}: {reason}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+    save_atomic(write, os.fspath(path), force=overwrite)
 
 
 def save_report(original, result, path, *, title=None, n_bytes=None,
-                original_bytes=None, dpi=80):
+                original_bytes=None, dpi=80, overwrite=True):
     """Write ``report_figure(original, result)`` to an image file.
 
     Parameters
@@ -449,11 +436,15 @@ def save_report(original, result, path, *, title=None, n_bytes=None,
     result : QuantizeResult
     path : str or os.PathLike
         A .png (or .jpg, .pdf, .svg) file. Written to a temporary file in the
-        same folder, then renamed into place.
+        same folder, then renamed into place (by the package's one atomic
+        writer, ``kmeans_core.cli._files.save_atomic``).
     title : str, default=None
     n_bytes, original_bytes : int, default=None
         File sizes shown in the titles.
     dpi : int, default=80
+    overwrite : bool, default=True
+        Replace an existing file; False refuses (OSError) rather than replace
+        one, even one that appears while the figure is drawn.
 
     Raises
     ------
@@ -473,7 +464,7 @@ def save_report(original, result, path, *, title=None, n_bytes=None,
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)  # render with Agg whatever pyplot's backend is
-    _write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=suffix))
+    _save(lambda tmp: fig.savefig(tmp, dpi=dpi, format=suffix), path, overwrite)
 
 
 # -- animation -----------------------------------------------------------------
@@ -664,7 +655,7 @@ def animation_frames(original, result, *, max_frames=60):
         yield int(i), np.asarray(canvas.buffer_rgba()).copy()
 
 
-def save_animation(original, result, path, *, max_frames=60):
+def save_animation(original, result, path, *, max_frames=60, overwrite=True):
     """Write a GIF of the recorded k-means run, one frame per iteration.
 
     Frame ``i`` shows the centres of ``result.history[i]`` (``i = 0`` is the
@@ -684,6 +675,8 @@ def save_animation(original, result, path, *, max_frames=60):
         A .gif file; written to a temporary file in the same folder, then
         renamed into place.
     max_frames : int, default=60
+    overwrite : bool, default=True
+        Replace an existing file; False refuses (OSError).
 
     Returns
     -------
@@ -713,5 +706,5 @@ def save_animation(original, result, path, *, max_frames=60):
         frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
                        duration=durations, loop=0, disposal=1)
 
-    _write_atomically(path, write)
+    _save(write, path, overwrite)
     return len(frames)

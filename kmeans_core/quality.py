@@ -24,7 +24,6 @@ and 36 dB: 7 to 12 fits in all); ``tried`` lists them all.
 """
 
 import math
-import numbers
 import time
 import warnings
 
@@ -32,17 +31,21 @@ import numpy as np
 
 from . import _kernels
 from ._lloyd import kmeans_plusplus
-from ._validation import check_int, check_random_state
+from ._validation import (
+    check_color_space,
+    check_int,
+    check_random_state,
+    check_real,
+)
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
+from .metrics import psnr_from_squared_error, squared_error
 from .quantize import (
     QuantizeResult,
-    _check_color_space,
     _check_dither,
     _check_image,
     _palette_from_centers,
     _sort_by_use,
-    _squared_error,
     _weighted_colors,
 )
 
@@ -145,7 +148,7 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
             raise ValueError(
                 f"min_psnr={min_psnr:g} exceeds target_psnr={target_psnr:g}"
             )
-    color_space = _check_color_space(color_space)
+    color_space = check_color_space(color_space)
     level = _check_dither(dither)
     rng = check_random_state(random_state)
 
@@ -222,10 +225,7 @@ def _interpolate(search, lo, hi, target):
 
 
 def _check_psnr(value, name):
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or math.isnan(value) or value <= 0):
-        raise ValueError(f"{name}={value!r} must be a number of dB > 0")
-    return float(value)
+    return check_real(value, name, low=0, low_open=True, unit="dB")
 
 
 class _Fit:
@@ -317,8 +317,7 @@ class _Search:
         """Round the centres to a palette, map the colours to it, measure."""
         palette, labels, sq_error = _palette_from_centers(
             centers, self.X, self.weight, self.colors, self.counts, self.color_space)
-        psnr = math.inf if sq_error == 0 else 10 * math.log10(
-            255.0**2 * self.n_values / sq_error)
+        psnr = psnr_from_squared_error(sq_error, self.n_values)
         return _Fit(centers, palette, labels, sq_error, psnr, int(n_iter))
 
     def result(self, k, inverse, image, level, start):
@@ -334,7 +333,7 @@ class _Search:
         if level:
             indices = _dither(image, palette, level=level,
                               color_space=self.color_space)
-            inertia = _squared_error(image, palette[indices])
+            inertia = squared_error(image, palette[indices])
         return QuantizeResult(
             palette=palette,
             indices=indices,

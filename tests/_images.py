@@ -173,22 +173,38 @@ def make_animated_gif(folder):
     return path
 
 
-def make_bomb_png(folder, width, height):
-    """A PNG whose header claims ``width`` x ``height`` pixels of 8-bit grey
-    but whose image data is one compressed row: decoding it fails, reading
-    the header does not."""
-    path = Path(folder) / f"bomb_{width}x{height}.png"
+def write_png(path, width, height, raw, *, color_type=0, interlace=0):
+    """Write a PNG of 8-bit samples whose IDAT is ``raw`` (filter bytes and
+    pixels, as the PNG format lays them out) compressed, whatever the header
+    says: the way to make files the header and the data disagree on."""
 
     def chunk(kind, payload):
         body = kind + payload
         return struct.pack(">I", len(payload)) + body + struct.pack(
             ">I", zlib.crc32(body) & 0xFFFFFFFF)
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * (width + 1))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-    return path
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, interlace)
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                           + chunk(b"IDAT", zlib.compress(raw))
+                           + chunk(b"IEND", b""))
+    return Path(path)
+
+
+def make_bomb_png(folder, width, height):
+    """A PNG whose header claims ``width`` x ``height`` pixels of 8-bit grey
+    but whose image data is one compressed row: decoding it fails, reading
+    the header does not."""
+    return write_png(Path(folder) / f"bomb_{width}x{height}.png", width, height,
+                     b"\x00" * (width + 1))
+
+
+def make_short_png(folder, width=100, height=100, rows=10, *, interlace=0):
+    """An RGB PNG whose header gives ``height`` rows and whose complete
+    compressed stream holds ``rows`` of them (interlaced: the first bytes of
+    the Adam7 passes). Pillow decodes it without an error, the rest black."""
+    row = b"\x00" + bytes([200, 50, 50]) * width
+    return write_png(Path(folder) / f"short_{rows}of{height}.png", width, height,
+                     row * rows, color_type=2, interlace=interlace)
 
 
 def encode(pixels, fmt, **options):

@@ -16,6 +16,7 @@ from kmeans_core.io import (
     ImageWarning,
     LoadedImage,
     encode_image,
+    gif_palette,
     load_image,
 )
 from kmeans_core.quantize import QuantizeResult, quantize
@@ -282,6 +283,65 @@ def test_truncated_file(tmp_path, fmt):
     assert file_digest(path) == before
 
 
+@pytest.mark.parametrize("interlace", [0, 1])
+def test_png_with_fewer_rows_than_its_header_is_refused(tmp_path, interlace):
+    # The compressed stream is complete: non-interlaced, Pillow itself
+    # raises nothing and fills the missing 90 rows with black.
+    path = _images.make_short_png(tmp_path, 100, 100, rows=10, interlace=interlace)
+    if not interlace:
+        with Image.open(path) as im:
+            im.load()
+    with pytest.raises(ImageReadError) as excinfo:
+        load_image(path)
+    _assert_clean_error(excinfo, path, "cannot decode")
+    if not interlace:
+        assert "holds 10 of the 100 rows" in str(excinfo.value)
+
+
+def test_complete_pngs_pass_the_row_check(tmp_path):
+    full = _images.make_short_png(tmp_path, 7, 5, rows=5)
+    assert load_quietly(full).pixels.shape == (5, 7, 3)
+    # Every bit depth and colour type Pillow writes, interlaced by hand too.
+    for mode in ("1", "L", "P", "RGB", "RGBA", "LA", "I;16"):
+        path = tmp_path / f"complete_{mode.replace(';', '')}.png"
+        Image.new(mode, (13, 9)).save(path)
+        load_quietly(path)
+    raw = b"".join(b"\x00" + bytes(3 * 8) for _ in range(15))  # Adam7 of 8 x 8
+    load_quietly(_images.write_png(tmp_path / "adam7.png", 8, 8, raw,
+                                   color_type=2, interlace=1))
+
+
+def test_truncated_file_fails_whatever_load_truncated_images_says(
+        tmp_path, monkeypatch):
+    data = _images.encode(np.zeros((64, 64, 3), dtype=np.uint8), "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(ImageReadError, match="cannot decode"):
+        load_image(path)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored afterwards
+
+
+def test_too_large_error_carries_its_figures(tmp_path):
+    path, _ = _images.make_grey_png(tmp_path)  # 8 x 4
+    with pytest.raises(ImageTooLargeError) as excinfo:
+        load_image(path, max_pixels=31)
+    error = excinfo.value
+    assert (error.width, error.height, error.max_pixels) == (8, 4, 31)
+
+
+def test_unsearchable_folder_is_not_a_missing_file(tmp_path, monkeypatch):
+    path, _ = _images.make_grey_png(tmp_path)
+
+    def refuse(name, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(name))
+
+    monkeypatch.setattr("kmeans_core.io.os.stat", refuse)
+    with pytest.raises(ImageReadError) as excinfo:
+        load_image(path)
+    _assert_clean_error(excinfo, path, "cannot read: Permission denied")
+
+
 def test_loading_never_modifies_the_file(tmp_path):
     path = _images.make_exif_rotated_jpeg(tmp_path)
     before = file_digest(path)
@@ -395,6 +455,9 @@ def test_gif_output_rgba_has_one_transparent_index():
     np.testing.assert_array_equal(rgba[..., 3], expected_alpha)
     np.testing.assert_array_equal(rgba[0, 2, :3], [200, 100, 50])
     np.testing.assert_array_equal(rgba[0, 0, :3], [10, 20, 30])
+    # gif_palette says exactly what the GIF shows, pixel for pixel.
+    shown = gif_palette(np.array(palette, np.uint8))[result.indices]
+    np.testing.assert_array_equal(rgba, shown)
 
 
 def test_encode_rejects_bad_input():

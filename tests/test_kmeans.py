@@ -437,11 +437,22 @@ def test_integer_input_becomes_float64():
 
 
 def test_kernels_are_cached_module_level_functions():
-    for name in ("assign_labels", "update_centers", "weighted_sums", "update_closest",
-                 "candidate_potentials", "squared_distances"):
-        kernel = getattr(_kernels, name)
-        assert kernel.targetoptions.get("cache") is not False
-        assert kernel._cache.__class__.__name__ == "FunctionCache"
+    # Every jitted function of the kernel modules, found rather than listed,
+    # so a new kernel cannot be missed. cache=True gives a FunctionCache,
+    # cache=False a NullCache ("cache" is not among targetoptions at all).
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    kernels = []
+    for module in ("_kernels", "_kernels_minibatch", "_kernels_dither"):
+        module = importlib.import_module(f"kmeans_core.{module}")
+        kernels += [(module.__name__, name, value) for name, value in vars(module).items()
+                    if isinstance(value, CPUDispatcher)
+                    and value.py_func.__module__ == module.__name__]
+    assert len(kernels) >= 12
+    for module, name, kernel in kernels:
+        assert type(kernel._cache).__name__ == "FunctionCache", (module, name)
 
 
 def test_import_does_not_load_sklearn_or_matplotlib():

@@ -1,5 +1,7 @@
 """Tests of the interactive widget and of examples/interactive.ipynb."""
 
+import base64
+import io
 import os
 from pathlib import Path
 
@@ -122,5 +124,19 @@ def test_notebook_runs_top_to_bottom(monkeypatch):
     mimes = [set(o.get("data", {})) for o in outputs]
     assert sum("image/png" in m for m in mimes) >= 1  # the report figure
     assert sum("image/gif" in m or "image/png" in m for m in mimes) >= 2
-    # The last cell displays the widget.
+    # The NumPy reference replays the recorded iterations exactly.
+    replay = "".join(o.get("text", "") for cell in code for o in cell.outputs
+                     if "_reference" in cell.source)
+    assert replay.count("the same as the recorded ones") == 3, replay
+    assert "NOT" not in replay
+    # The last cell displays the widget, and the widget drew the compressed
+    # image (its output area holds a PNG, not an error): a widget view alone
+    # is displayed whatever the widget does.
     assert "application/vnd.jupyter.widget-view+json" in code[-1].outputs[0]["data"]
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    shown = [out for model in state.values() if model["model_name"] == "OutputModel"
+             for out in model["state"]["outputs"]]
+    assert len(shown) == 1 and shown[0]["output_type"] == "display_data", shown
+    png = base64.b64decode(shown[0]["data"]["image/png"])
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.format == "PNG" and im.size[0] > 300

@@ -1,0 +1,135 @@
+"""The command line: ``compress.py [options] FILE|DIR ...``.
+
+Each input image is loaded (``kmeans_core.io.load_image``), quantized to
+``-k`` colours (``kmeans_core.quantize``; with ``--psnr``/``--quality``, to the
+fewest colours reaching a PSNR target, ``kmeans_core.quality``), optionally
+in OKLab and dithered, encoded as an indexed PNG or a GIF
+(``kmeans_core.io.encode_image``) and written beside the input as
+``NAME-k16.png`` (``NAME-psnr33.png``), or to ``-o FILE`` / ``--out-dir DIR``. ``--help`` is the
+single source of the option docs; ``docs/cli.md`` explains the design.
+
+Three stages, each in the module its name promises, so each can be tested
+on its own:
+
+1. ``_args``: ``build_parser`` / ``parse_args``, strict argparse types and
+   ranges; a bad option is one line on stderr and exit code 2, before any
+   work.
+2. ``_files``: ``plan_jobs`` expands folders, names the outputs and checks
+   everything that can be checked before clustering (input missing, output
+   exists, output folder missing, output would overwrite an input ...). A
+   file that fails here gets its report at once and costs no clustering.
+   ``_files`` also holds the one atomic writer (``write_atomic``,
+   ``save_atomic``).
+3. ``_compress``: ``compress_file``, the work for one file, run in this
+   process or in a worker process (``_concurrency``, ``--workers``). It never
+   raises (except on Ctrl-C): every failure becomes a ``FileReport``
+   (``_report``, which also prints) with an exit code and a one-line message.
+
+Outputs are written to a temporary file in the target folder and renamed
+into place, so a failure or a stop signal leaves no partial file (signals:
+``_concurrency``); an existing file is replaced only with ``--force`` and an
+input never.
+"""
+
+import os
+import signal
+import sys
+import time
+from contextlib import closing
+
+from ._args import UsageError, parse_args
+from ._concurrency import handle_signals, run_jobs
+from ._files import plan_jobs
+from ._report import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Printer,
+    format_summary,
+    one_line,
+    worst_exit_code,
+)
+
+__all__ = ["main"]
+
+_STOPPED = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
+if hasattr(signal, "SIGHUP"):
+    _STOPPED[signal.SIGHUP] = "hangup (SIGHUP)"
+
+
+def main(argv=None):
+    """Run ``compress.py`` with ``argv`` (default ``sys.argv[1:]``).
+
+    Returns the exit code instead of exiting; ``compress.py`` passes it to
+    ``sys.exit``.
+    """
+    # numba's "omp" threading layer (GNU OpenMP) spin-waits between parallel
+    # regions by default. On a busy machine the spinning threads take the cores
+    # from the ones doing work: samples/chelsea.jpg at -k 16 took 3-11 s instead
+    # of 1-2 s with another process running. Threads sleep instead, unless the
+    # user chose a policy. Read when OpenMP starts, i.e. at the first parallel
+    # kernel, which comes after this line (worker processes inherit it).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "compress.py"
+    if prog in ("", "-c", "__main__.py", "-m"):
+        prog = "compress.py"
+    try:
+        with handle_signals():
+            return _main(argv, prog)
+    except KeyboardInterrupt as exc:
+        # Ctrl-C, SIGTERM or SIGHUP: 128 + the signal number (130, 143, 129).
+        signum = getattr(exc, "signum", signal.SIGINT)
+        what = _STOPPED.get(signum, f"stopped by {signal.Signals(signum).name}")
+        print(f"{prog}: {what}", file=sys.stderr)
+        return EXIT_INTERRUPTED - signal.SIGINT + signum
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped to head): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        print(one_line(f"{prog}: error: internal error: {type(exc).__name__}: {exc}"),
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _main(argv, prog):
+    try:
+        args = parse_args(argv, prog)
+        jobs, failures = plan_jobs(args)
+    except UsageError as exc:
+        print(one_line(f"{prog}: error: {exc} (see --help)"), file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+
+    start = time.perf_counter()
+    printer = Printer(prog, quiet=args.quiet, as_json=args.json,
+                       progress_total=len(jobs) + len(failures))
+    reports = []
+    try:
+        for report in failures:
+            reports.append(report)
+            printer.report(report)
+        # Print in input order as the results come in.
+        index_of = {job.input: job.index for job in jobs}
+        done, next_index = {}, 0
+        # closing(): whatever stops this loop, the workers are reaped first.
+        with closing(run_jobs(jobs, args.workers)) as results:
+            for report in results:
+                done[index_of[report.input]] = report
+                while next_index in done:
+                    reports.append(done[next_index])
+                    printer.report(done.pop(next_index))
+                    next_index += 1
+    finally:
+        printer.close()
+    if len(reports) > 1 and not args.quiet and not args.json:
+        print(format_summary(reports, time.perf_counter() - start), flush=True)
+    return worst_exit_code(r.exit_code for r in reports)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,294 @@
+"""Running the jobs, in this process or in ``--workers`` worker processes;
+stopping cleanly on a signal.
+
+Signals. ``handle_signals`` makes SIGINT (Ctrl-C), SIGTERM (``kill``,
+``timeout``, ``docker stop``) and SIGHUP (the terminal closed) raise
+``Interrupted`` in the main process, wherever it is: a temporary file being
+written is removed on the way out (``_files.save_atomic``) and the command
+exits with 128 + the signal number (130, 143, 129). The first signal disarms
+all three, so a second Ctrl-C cannot break the cleanup of the first.
+
+Workers. ``run_jobs`` starts its own worker processes, each with a pipe to
+the parent, and hands each one job at a time: a file not yet handed out is
+never started after a stop, and the parent always knows which file each
+worker holds.
+
+- Stop (a signal in the parent): every worker gets SIGTERM, which raises
+  ``KeyboardInterrupt`` in it, so it removes its temporary file and exits;
+  one still running after ``_GRACE`` seconds is killed, and the temporary
+  files of the jobs it held are removed by the parent. Workers ignore SIGINT
+  and SIGHUP themselves (a terminal sends those to the whole process group):
+  the parent decides.
+- A worker that dies (the out-of-memory killer, a crash in a decoder): the
+  file it held fails with exit code 1, a new worker takes its place, and the
+  batch goes on.
+- A parent that dies without a word (SIGKILL): on Linux each worker asked
+  the kernel for SIGTERM when its parent dies (``PR_SET_PDEATHSIG``);
+  everywhere, a watcher thread in each worker sees its parent change
+  (``os.getppid``) within ``_WATCH`` seconds and stops it the same way.
+"""
+
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from multiprocessing.connection import wait
+
+from ._compress import compress_file
+from ._files import remove_temporary_files
+from ._report import EXIT_INTERNAL, failed
+
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+    if hasattr(signal, name)
+)
+# Seconds a stopped worker gets to remove its temporary file before SIGKILL.
+_GRACE = 1.0
+# Seconds between two looks of a worker's watcher at its parent.
+_WATCH = 0.25
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# Workers that may die before taking their first file before the batch
+# gives up on them.
+_MAX_IDLE_DEATHS = 8
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal asked the command to stop; ``signum`` says which.
+
+    A ``KeyboardInterrupt``, so everything that cleans up on Ctrl-C cleans
+    up on SIGTERM and SIGHUP too.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _disarm():
+    """Ignore further stop signals (the first one is being handled)."""
+    for signum in _SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+_received = []  # the stop signal received, if any
+
+
+def _raise_interrupted(signum, frame):
+    _disarm()
+    _received.append(signum)
+    raise Interrupted(signum)
+
+
+@contextmanager
+def handle_signals():
+    """Within this block, SIGINT, SIGTERM and SIGHUP raise ``Interrupted``.
+
+    The previous handlers come back on exit, unless a signal came: then
+    later ones stay ignored until the process exits (a third Ctrl-C after
+    the cleanup must not kill it with a different status). Only the main
+    thread can set handlers; elsewhere nothing changes.
+    """
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _SIGNALS:
+            saved[signum] = signal.signal(signum, _raise_interrupted)
+    try:
+        yield
+    finally:
+        if not _received:
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
+
+
+def run_jobs(jobs, workers):
+    """Yield the FileReport of each job as it completes.
+
+    ``workers`` <= 1 (or one job): in this process, in order. Otherwise in
+    ``min(workers, len(jobs))`` worker processes (see the module notes);
+    closing the generator early (an exception in the caller, a signal) stops
+    and reaps every worker before it returns.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield compress_file(job)
+        return
+    yield from _Pool(min(workers, len(jobs))).run(jobs)
+
+
+class _Worker:
+    """One worker process, its end of the pipe, and the job it holds."""
+
+    def __init__(self, context, n_threads):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=_worker_main, args=(child, n_threads, os.getpid()),
+            name="kmeans-compress worker", daemon=True)
+        self.process.start()
+        child.close()
+        self.job = None
+
+
+class _Pool:
+    def __init__(self, n_workers):
+        self.n_workers = n_workers
+        # Each worker limits numba so that the workers share the cores.
+        self.n_threads = max(1, (os.cpu_count() or 1) // n_workers)
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        self.context = multiprocessing.get_context(method)
+        self.workers = []
+
+    def run(self, jobs):
+        pending = list(reversed(jobs))  # pop() hands out jobs in input order
+        finished, idle_deaths = False, 0
+        try:
+            self.workers = [_Worker(self.context, self.n_threads)
+                            for _ in range(self.n_workers)]
+            while pending or any(w.job is not None for w in self.workers):
+                if idle_deaths > _MAX_IDLE_DEATHS:
+                    # Workers die before taking any file: renewing them would
+                    # go on for ever. The files not started fail instead.
+                    for job in reversed(pending):
+                        yield failed(job.input, job.output, EXIT_INTERNAL,
+                                     "internal error: worker processes keep dying "
+                                     "before they start a file")
+                    pending = []
+                for worker in self.workers:
+                    if worker.job is None and pending:
+                        worker.job = pending.pop()
+                        try:
+                            worker.conn.send(worker.job)
+                        except OSError:  # died idle: the job was not started
+                            pending.append(worker.job)
+                            worker.job = None
+                            idle_deaths += 1
+                ready = wait([w.conn for w in self.workers]
+                             + [w.process.sentinel for w in self.workers])
+                for worker in self.workers:
+                    report = self._collect(worker, ready)
+                    if report is not None:
+                        yield report
+                # A dead worker is replaced while there is work left for it.
+                alive = [w for w in self.workers if w.process.is_alive()
+                         or w.job is not None]
+                n_new = min(self.n_workers - len(alive), len(pending))
+                self.workers = alive + [_Worker(self.context, self.n_threads)
+                                        for _ in range(n_new)]
+            finished = True
+        finally:
+            self._stop(disarm=not finished)
+
+    def _collect(self, worker, ready):
+        """The report ``worker`` sent, a failure if it died, or None."""
+        if worker.conn in ready:
+            try:
+                report = worker.conn.recv()
+            except (EOFError, OSError):
+                report = None  # died: the sentinel says so too
+            else:
+                worker.job = None
+                return report
+        if worker.process.sentinel in ready or not worker.process.is_alive():
+            worker.process.join()
+            job, worker.job = worker.job, None
+            if job is not None:
+                remove_temporary_files(job)
+                return failed(job.input, job.output, EXIT_INTERNAL,
+                              "internal error: the worker process compressing it "
+                              f"died ({_how(worker.process.exitcode)})")
+        return None
+
+    def _stop(self, disarm):
+        """Stop every worker within about ``_GRACE`` seconds; leave nothing.
+
+        ``disarm``: the batch is being cut short (a signal, an error), and a
+        second Ctrl-C must not cut this cleanup short too.
+        """
+        if disarm and threading.current_thread() is threading.main_thread():
+            _disarm()
+        for worker in self.workers:
+            worker.conn.close()  # an idle worker sees the end of its pipe
+            if worker.process.is_alive():
+                _signal(worker.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _GRACE
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                _signal(worker.process.pid, signal.SIGKILL)
+                worker.process.join()
+            if worker.job is not None:
+                remove_temporary_files(worker.job)
+        self.workers = []
+
+
+def _signal(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except OSError:  # already gone
+        pass
+
+
+def _how(exitcode):
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+# -- inside a worker process -------------------------------------------------
+
+
+def _worker_main(conn, n_threads, parent_pid):
+    """A worker's life: take a job, send its report, until told to stop."""
+    for signum in _SIGNALS:
+        # The parent decides on Ctrl-C and hangups, which a terminal sends to
+        # the whole group; SIGTERM (from the parent, or on its death) stops.
+        signal.signal(signum, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    _watch_parent(parent_pid)
+    _limit_threads(n_threads)
+    try:
+        while True:
+            job = conn.recv()
+            conn.send(compress_file(job))
+    except (KeyboardInterrupt, EOFError, OSError):
+        pass  # stopped, or the parent is gone; the temporary file is removed
+
+
+def _stop_worker(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _watch_parent(parent_pid):
+    """Stop this worker when its parent dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watcher below is enough
+    if os.getppid() != parent_pid:  # died before prctl: nobody would tell us
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(_WATCH)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent watcher", daemon=True).start()
+
+
+def _limit_threads(n_threads):
+    try:
+        import numba
+
+        numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+    except Exception:  # noqa: BLE001, S110 - thread count is only a performance hint
+        pass
