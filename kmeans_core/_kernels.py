@@ -126,8 +126,8 @@ def _keep_two(d, j, r, best, second, arg):
 
 @njit(cache=True, nogil=True)
 def scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
-                pending, chunk_pending, chunk_inertia, chunk_lo, chunk_hi):
-    """Step 1: find the rows of chunks ``chunk_lo`` to ``chunk_hi`` that need a search.
+                pending, chunk_pending, chunk_inertia, first, step):
+    """Step 1: find the rows of chunks ``first, first + step, ...`` that need a search.
 
     With ``prune``, a row keeps its label without a search when its distance
     ``u`` to its own centre ``a`` is below either of two bounds (Hamerly
@@ -174,7 +174,8 @@ def scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
     """
     n_samples = X.shape[0]
     size = chunk_rows(n_samples)
-    for chunk in range(chunk_lo, chunk_hi):
+    n_chunks = (n_samples + size - 1) // size
+    for chunk in range(first, n_chunks, step):
         start = chunk * size
         end = min(start + size, n_samples)
         if prune and X.shape[1] == 3:
@@ -249,36 +250,41 @@ def _scan_rows3(X, sample_weight, center_info, labels, distances, lower, pending
 
 
 @njit(cache=True, nogil=True)
-def group_pending(labels, pending, chunk_pending, order, group_start):
-    """Step 2: sort the pending rows by their own centre (a counting sort).
+def group_pending(labels, pending, chunk_pending, order, group_start, first, step):
+    """Step 2: sort the pending rows of chunks ``first, first + step, ...`` by centre.
 
-    Group 0 holds the rows with no label yet (-1), group ``a + 1`` those of
-    centre ``a``; within a group the rows stay in row order.
+    A counting sort. Group 0 holds the rows with no label yet (-1), group
+    ``a + 1`` those of centre ``a``; within a group the rows stay in row
+    order. The positions written start at ``base = first x (rows in ceil(n_chunks
+    / step) chunks)``, so that threads with different ``first`` write apart.
 
     labels         IN  (n_samples,) int32
     pending, chunk_pending  IN  from ``scan_chunks``
-    order          OUT (n_samples,) int64: ``order[group_start[g]:group_start[g
-                       + 1]]`` are the positions in ``pending`` of group g
-    group_start    OUT (n_clusters + 2,) int64
+    order          OUT (>= (n_chunks + step) x chunk_size,) int64:
+                       ``order[group_start[g]:group_start[g + 1]]`` are the
+                       positions in ``pending`` of group g
+    group_start    OUT (n_clusters + 2,) int64, from ``base`` on
     returns        int, the number of pending rows
     """
     size = chunk_rows(labels.shape[0])
+    n_chunks = chunk_pending.shape[0]
     n_groups = group_start.shape[0] - 1
     group_start[:] = 0
-    for chunk in range(chunk_pending.shape[0]):
+    group_start[0] = first * size * ((n_chunks + step - 1) // step)
+    for chunk in range(first, n_chunks, step):
         start = chunk * size
         for m in range(start, start + chunk_pending[chunk]):
             group_start[labels[pending[m]] + 2] += 1
     for g in range(1, n_groups + 1):
         group_start[g] += group_start[g - 1]
     fill = group_start[:n_groups].copy()
-    for chunk in range(chunk_pending.shape[0]):
+    for chunk in range(first, n_chunks, step):
         start = chunk * size
         for m in range(start, start + chunk_pending[chunk]):
             g = labels[pending[m]] + 1
             order[fill[g]] = m
             fill[g] += 1
-    return group_start[n_groups]
+    return group_start[n_groups] - group_start[0]
 
 
 @njit(cache=True, nogil=True)
@@ -368,8 +374,10 @@ def search_groups(X, centers_t, center_dist, labels, distances, lower, pending,
 @njit(cache=True, nogil=True)
 def collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
                    result_label, result_best, changed, old_labels, chunk_changed,
-                   chunk_inertia, chunk_lo, chunk_hi):
+                   chunk_inertia, first, step):
     """Step 4: record the searched rows' labels, and which rows changed label.
+
+    Chunks ``first, first + step, ...``.
 
     sample_weight  IN    (n_samples,)
     labels         INOUT (n_samples,) int32
@@ -382,7 +390,7 @@ def collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
     chunk_inertia  INOUT (n_chunks,) float64, completed with the searched rows
     """
     size = chunk_rows(labels.shape[0])
-    for chunk in range(chunk_lo, chunk_hi):
+    for chunk in range(first, chunk_pending.shape[0], step):
         start = chunk * size
         n_changed = 0
         inertia = chunk_inertia[chunk]
@@ -401,10 +409,38 @@ def collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
 
 
 @njit(cache=True, nogil=True)
+def assign_chunks(X, sample_weight, centers_t, center_info, center_dist, prune,
+                  labels, distances, lower, pending, chunk_pending, order,
+                  result_label, result_best, changed, old_labels, chunk_changed,
+                  chunk_inertia, first, step):
+    """The four steps of the assignment for chunks ``first, first + step, ...``.
+
+    One call per thread and iteration: a thread groups and searches the rows
+    of its own chunks, so the threads meet once per assignment, not once per
+    step. Thread t of T takes every T-th chunk from chunk t: photos' colours
+    come sorted, and contiguous halves can hold very different work. (Which rows share a group, and so the candidates and the new lower
+    bounds, then depend on the split; the labels, distances and inertia do
+    not.) Arguments as in the four steps.
+    """
+    scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
+                pending, chunk_pending, chunk_inertia, first, step)
+    group_start = np.empty(centers_t.shape[1] + 2, dtype=np.int64)
+    n_pending = group_pending(labels, pending, chunk_pending, order, group_start,
+                              first, step)
+    base = group_start[0]
+    search_groups(X, centers_t, center_dist, labels, distances, lower, pending,
+                  order, group_start, result_label, result_best, base,
+                  base + n_pending)
+    collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
+                   result_label, result_best, changed, old_labels, chunk_changed,
+                   chunk_inertia, first, step)
+
+
+@njit(cache=True, nogil=True)
 def assign_labels(X, sample_weight, centers, labels, distances):
     """Label every row with its nearest centre and return the weighted inertia.
 
-    One thread; ``_lloyd.nearest_centers`` runs the same steps on several.
+    One thread; ``_lloyd.nearest_centers`` runs ``assign_chunks`` on several.
 
     X              IN  (n_samples, n_features) float32/float64
     sample_weight  IN  (n_samples,) same dtype as X
@@ -415,31 +451,23 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     returns        float64, sum of sample_weight * distances
     """
     n_samples = X.shape[0]
-    n_clusters = centers.shape[0]
     size = chunk_rows(n_samples)
     n_chunks = (n_samples + size - 1) // size
     chunk_inertia = np.empty(n_chunks, dtype=np.float64)
     chunk_pending = np.empty(n_chunks, dtype=np.int64)
     chunk_changed = np.empty(n_chunks, dtype=np.int64)
     pending = np.empty(n_samples, dtype=np.int64)
-    order = np.empty(n_samples, dtype=np.int64)
-    group_start = np.empty(n_clusters + 2, dtype=np.int64)
+    order = np.empty((n_chunks + 1) * size, dtype=np.int64)
     result_label = np.empty(n_samples, dtype=np.int32)
     result_best = np.empty(n_samples, dtype=X.dtype)
     changed = np.empty(n_samples, dtype=np.int64)
     old_labels = np.empty(n_samples, dtype=np.int32)
     lower = np.empty(n_samples, dtype=np.float64)
-    centers_t = np.ascontiguousarray(centers.T)
     labels[:] = -1
-    scan_chunks(X, sample_weight, np.zeros((1, 1)), False, labels, distances, lower,
-                pending, chunk_pending, chunk_inertia, 0, n_chunks)
-    n_pending = group_pending(labels, pending, chunk_pending, order, group_start)
-    search_groups(X, centers_t, np.zeros((1, 1)), labels, distances, lower,
-                  pending, order, group_start, result_label, result_best, 0,
-                  n_pending)
-    collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
-                   result_label, result_best, changed, old_labels, chunk_changed,
-                   chunk_inertia, 0, n_chunks)
+    assign_chunks(X, sample_weight, np.ascontiguousarray(centers.T),
+                  np.zeros((1, 1)), np.zeros((1, 1)), False, labels, distances,
+                  lower, pending, chunk_pending, order, result_label, result_best,
+                  changed, old_labels, chunk_changed, chunk_inertia, 0, 1)
     return chunk_inertia.sum()
 
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _kernels, _kernels_seeding
-from ._threads import run_chunks
+from ._threads import run_chunks, run_interleaved
 
 
 class IterationRecord(NamedTuple):
@@ -187,20 +187,21 @@ class Assigner:
     def __init__(self, X, sample_weight, n_clusters):
         n_samples = X.shape[0]
         self.X, self.sample_weight = X, sample_weight
-        self.n_chunks = -(-n_samples // _kernels.chunk_rows(n_samples))
+        chunk_size = _kernels.chunk_rows(n_samples)
+        self.n_chunks = -(-n_samples // chunk_size)
         self.labels = np.full(n_samples, -1, dtype=np.int32)
         self.distances = np.empty(n_samples, dtype=X.dtype)
         self.lower = np.zeros(n_samples, dtype=np.float64)
         self.changed = np.empty(n_samples, dtype=np.int64)
         self.old_labels = np.empty(n_samples, dtype=np.int32)
         self.pending = np.empty(n_samples, dtype=np.int64)
-        self.order = np.empty(n_samples, dtype=np.int64)
+        # Room for every thread's sorted rows (see _kernels.group_pending).
+        self.order = np.empty(2 * self.n_chunks * chunk_size, dtype=np.int64)
         self.result_label = np.empty(n_samples, dtype=np.int32)
         self.result_best = np.empty(n_samples, dtype=X.dtype)
         self.chunk_pending = np.zeros(self.n_chunks, dtype=np.int64)
         self.chunk_changed = np.zeros(self.n_chunks, dtype=np.int64)
         self.chunk_inertia = np.zeros(self.n_chunks, dtype=np.float64)
-        self.group_start = np.empty(n_clusters + 2, dtype=np.int64)
         # A centre's coordinates and bounds in one 64-byte row for 3 features.
         width = -(-(X.shape[1] + 3) // 8) * 8
         self.center_info = np.zeros((n_clusters, width), dtype=np.float64)
@@ -209,38 +210,20 @@ class Assigner:
     def assign(self, centers, moved, prune=True):
         """Assign every row; returns ``(inertia, n_changed)``.
 
-        The four steps of ``_kernels`` (scan, group, search, collect), each
-        on all threads but the grouping.
+        The four steps of ``_kernels.assign_chunks`` (scan, group, search,
+        collect), each thread on its own range of chunks.
         """
         if prune:
             run_chunks(_kernels.center_bounds, len(centers), centers, moved, N_NEAR,
                        self.center_info, self.center_dist, min_chunks_per_thread=64)
-        centers_t = np.ascontiguousarray(centers.T)
-        run_chunks(
-            _kernels.scan_chunks, self.n_chunks, self.X, self.sample_weight,
-            self.center_info, prune, self.labels, self.distances, self.lower, self.pending,
-            self.chunk_pending, self.chunk_inertia,
-        )
-        n_pending = _kernels.group_pending(self.labels, self.pending,
-                                           self.chunk_pending, self.order,
-                                           self.group_start)
-        run_chunks(
-            _kernels.search_groups, n_pending, self.X, centers_t, self.center_dist,
-            self.labels, self.distances, self.lower, self.pending, self.order,
-            self.group_start, self.result_label, self.result_best,
-            min_chunks_per_thread=_SEARCH_ROWS_PER_THREAD,
-        )
-        run_chunks(
-            _kernels.collect_chunks, self.n_chunks, self.sample_weight, self.labels,
-            self.distances, self.pending, self.chunk_pending, self.result_label,
-            self.result_best, self.changed, self.old_labels, self.chunk_changed,
-            self.chunk_inertia,
+        run_interleaved(
+            _kernels.assign_chunks, self.n_chunks, self.X, self.sample_weight,
+            np.ascontiguousarray(centers.T), self.center_info, self.center_dist,
+            prune, self.labels, self.distances, self.lower, self.pending,
+            self.chunk_pending, self.order, self.result_label, self.result_best,
+            self.changed, self.old_labels, self.chunk_changed, self.chunk_inertia,
         )
         return float(self.chunk_inertia.sum()), int(self.chunk_changed.sum())
-
-
-# A thread is worth starting for this many rows to search.
-_SEARCH_ROWS_PER_THREAD = 1024
 
 
 def nearest_centers(X, sample_weight, centers):

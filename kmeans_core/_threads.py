@@ -2,7 +2,9 @@
 
 The kernels in ``_kernels.py`` are serial and release the GIL; a kernel that
 works on the chunks ``chunk_lo`` to ``chunk_hi`` of its rows is run here on
-contiguous ranges of chunks, one range per thread. Every chunk writes only
+contiguous ranges of chunks, one range per thread (``run_chunks``), and one
+that takes every ``step``-th chunk from ``first`` on interleaved chunks
+(``run_interleaved``). Every chunk writes only
 its own rows and slots, so the result does not depend on the number of
 threads. The number of threads is numba's (``numba.set_num_threads``).
 """
@@ -56,5 +58,23 @@ def run_chunks(kernel, n_chunks, *args, min_chunks_per_thread=2):
     futures = [pool.submit(kernel, *args, bounds[t], bounds[t + 1])
                for t in range(1, threads)]
     kernel(*args, bounds[0], bounds[1])
+    for future in futures:
+        future.result()
+
+
+def run_interleaved(kernel, n_chunks, *args, min_chunks_per_thread=2):
+    """``kernel(*args, first, step)`` over all ``n_chunks`` chunks.
+
+    Thread ``t`` of ``T`` runs the chunks ``t, t + T, t + 2T, ...``
+    (``first=t, step=T``), which spreads work that is unevenly spread over
+    the rows; the calling thread runs ``first=0``.
+    """
+    threads = min(n_threads(), n_chunks // min_chunks_per_thread)
+    if threads <= 1:
+        kernel(*args, 0, 1)
+        return
+    pool = _executor(threads - 1)
+    futures = [pool.submit(kernel, *args, t, threads) for t in range(1, threads)]
+    kernel(*args, 0, threads)
     for future in futures:
         future.result()
