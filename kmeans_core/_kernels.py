@@ -556,14 +556,17 @@ def update_centers(X, sample_weight, labels, distances, lower, sums,
             relocated[j] = True
             n_empty += 1
     if n_empty > 0:
-        # Farthest first; a stable sort keeps equal distances in row order.
-        farthest = np.argsort(-distances, kind="mergesort")[:n_empty]
-        k = 0
+        # Farthest first, the first in row order on a tie: one scan per
+        # empty cluster (few), no sort of all rows.
+        taken = np.zeros(X.shape[0], dtype=np.bool_)
         for j in range(n_clusters):
             if not relocated[j]:
                 continue
-            i = farthest[k]
-            k += 1
+            i = -1
+            for row in range(X.shape[0]):
+                if not taken[row] and (i < 0 or distances[row] > distances[i]):
+                    i = row
+            taken[i] = True
             w = np.float64(sample_weight[i])
             old = labels[i]
             weight_in_clusters[old] -= w

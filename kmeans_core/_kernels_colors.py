@@ -49,7 +49,8 @@ def unique_codes_bitmap(codes, inverse):
     every colour its rank, so the distinct codes come out sorted without a
     sort. Both tables are small enough to stay in the caches.
 
-    codes    IN  (n_pixels,) uint32, every code below 2**24
+    codes    IN  (n_pixels,) uint32, every code below 2**24 (not checked:
+                 ``unique_codes`` checks)
     inverse  OUT (n_pixels,) int32, index of each pixel's code in ``unique``
     returns  unique (n_colors,) uint32, increasing; counts (n_colors,) int64
     """
@@ -59,8 +60,6 @@ def unique_codes_bitmap(codes, inverse):
     one = np.uint64(1)
     for i in range(n_pixels):
         code = codes[i]
-        if code >= _RGB_CODES:
-            raise ValueError("unique_codes_bitmap: a code is not below 2**24")
         bitmap[code >> 6] |= one << np.uint64(code & 63)
     # before[w]: the colours present in words 0 .. w - 1.
     before = np.empty(n_words, dtype=np.int32)
@@ -247,20 +246,18 @@ def unique_codes_hash(codes, inverse):
     return unique, counts
 
 
-@njit(cache=True, nogil=True)
 def unique_codes(codes, inverse):
     """Distinct codes, their counts and each pixel's index, like ``np.unique``.
 
-    The bitmap when every code is below 2**24 (RGB), the hash otherwise.
+    The bitmap when every code is below 2**24 (RGB), the hash otherwise. A
+    Python function, so that a run compiles only the kernel it uses (the
+    first run after install compiles each).
 
     codes    IN  (n_pixels,) uint32 packed colours
     inverse  OUT (n_pixels,) int32, index of each pixel's code in ``unique``
                  (``unique[inverse]`` is ``codes``)
     returns  unique (n_colors,) uint32, increasing; counts (n_colors,) int64
     """
-    high = np.uint32(0)
-    for i in range(codes.shape[0]):
-        high = max(high, codes[i])
-    if high < _RGB_CODES:
+    if codes.size == 0 or int(codes.max()) < _RGB_CODES:
         return unique_codes_bitmap(codes, inverse)
     return unique_codes_hash(codes, inverse)

@@ -878,3 +878,32 @@ def test_plot_and_animation_go_through_one_temporary_file_each(tmp_path, monkeyp
     existing = (tmp_path / "p.png").read_bytes()
     assert cli.main(["a.png", "-k", "4", "--plot", "p.png", "-o", "b.png"]) == 4
     assert (tmp_path / "p.png").read_bytes() == existing
+
+
+# -- first run ----------------------------------------------------------------
+
+
+def test_first_run_says_the_kernels_compile(tmp_path, monkeypatch, capsys):
+    # An empty cache: one line on stderr says why this run is slow; with the
+    # kernels cached (every other test) or with -q, nothing is said.
+    save(photo(), tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "cache_is_cold", lambda: True)
+    assert cli.main(["a.png", "-k", "4"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["compress.py: first run: compiling the k-means kernels, once "
+                   "(about 15 s; later runs load them from the cache)"]
+    assert cli.main(["a.png", "-k", "4", "-q", "--force"]) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.undo()
+    assert cli.main([str(tmp_path / "a.png"), "-k", "4", "--force"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_cache_is_cold_looks_for_every_kernels_cache(monkeypatch):
+    from kmeans_core import _jit, _kernels
+
+    assert _jit.cache_is_cold() is False  # the suite has run the kernels
+    cache_file = _kernels.assign_chunks._cache._cache_file
+    monkeypatch.setattr(cache_file, "_index_path", "/nonexistent/index.nbi")
+    assert _jit.cache_is_cold() is True

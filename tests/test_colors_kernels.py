@@ -121,7 +121,10 @@ def test_radix_argsort_is_a_stable_argsort(keys):
     assert_array_equal(radix_argsort(keys), np.argsort(keys, kind="stable"))
 
 
-def test_bitmap_refuses_codes_of_32_bits():
-    codes = np.array([1, 2, 1 << 24], dtype=np.uint32)
-    with pytest.raises(ValueError, match="2\\*\\*24"):
-        unique_codes_bitmap(codes, np.empty(3, dtype=np.int32))
+def test_codes_of_32_bits_take_the_hash():
+    # One code at 2**24: the bitmap (RGB only) must not be used.
+    codes = np.array([1, 2, 1 << 24, 2], dtype=np.uint32)
+    inverse = np.empty(4, dtype=np.int32)
+    unique, counts = unique_codes(codes, inverse)
+    assert unique.tolist() == [1, 2, 1 << 24] and counts.tolist() == [1, 2, 1]
+    assert inverse.tolist() == [0, 1, 2, 1]

@@ -37,6 +37,7 @@ import sys
 import time
 from contextlib import closing
 
+from .._jit import cache_is_cold
 from ._args import UsageError, parse_args
 from ._concurrency import handle_signals, run_jobs
 from ._files import plan_jobs
@@ -105,6 +106,10 @@ def _main(argv, prog):
         return exc.code if isinstance(exc.code, int) else EXIT_OK
 
     start = time.perf_counter()
+    if jobs and not args.quiet and cache_is_cold():
+        print(f"{prog}: first run: compiling the k-means kernels, once "
+              "(about 15 s; later runs load them from the cache)", file=sys.stderr,
+              flush=True)
     printer = Printer(prog, quiet=args.quiet, as_json=args.json,
                        progress_total=len(jobs) + len(failures))
     reports = []
