@@ -34,15 +34,17 @@ CHART = HERE / "report.png"
 START, END = "<!-- report:start -->", "<!-- report:end -->"
 N_THREADS = 2  # as in conftest.py
 
-# The issue's targets, each checked on the rows it names.
+# The targets of issue 10, each checked on the rows it names.
 KMEANS_SPEEDUP = 10.0  # x faster than scikit-learn lloyd at k = 64 and 256
-KMEANS_CENTER_TOL = 1e-3
-QUANTIZE_MSE = 14.6  # china.jpg, k = 256
-QUANTIZE_TIME_RATIO = 0.5  # of pngquant's whole process
+KMEANS_INERTIA_RATIO = 1.001  # same local optimum, to rounding
+QUANTIZE_MSE = 14.6  # china.jpg, k = 256: no more than 1% above issue 6's
+QUANTIZE_TIME_RATIO = 0.5  # of pngquant's whole process, every photo and k
 MINIBATCH_SPEEDUP = 3.0
 BIG_TIME_RATIO = 0.6
 BIG_RSS_MIB = 1024.0
-STARTUP_SECONDS = 1.5
+BATCH_TIME_RATIO = 0.5
+STARTUP_SECONDS = 0.4  # warm numba cache
+COLD_SECONDS = 5.0  # empty numba cache: the first run after install
 
 QUICK_WARNING = ("**QUICK MODE (KMEANS_BENCH_QUICK=1): small images and k, one or "
                  "two rounds. These timings mean nothing.**")
@@ -191,20 +193,23 @@ def check_target(row):
             row.details.append(f"(sklearn float32 vs float64: {_fmt(gap)})")
         if row.reference == "sklearn-lloyd" and k in (64, 256):
             limit = 1 / KMEANS_SPEEDUP
-            _check(row, f">= {KMEANS_SPEEDUP:g}x faster, same centres "
-                   f"({KMEANS_CENTER_TOL:g}) and n_iter", limit,
+            _check(row, f">= {KMEANS_SPEEDUP:g}x faster, inertia within "
+                   f"{KMEANS_INERTIA_RATIO - 1:.1%}", limit,
                    **{f"time <= {limit:g}x": ratio <= limit,
-                      f"centres within {KMEANS_CENTER_TOL:g}":
-                          diff is not None and diff <= KMEANS_CENTER_TOL,
-                      "same n_iter": n_ours == n_ref})
+                      "same inertia": q_ratio is not None
+                      and q_ratio <= KMEANS_INERTIA_RATIO})
     elif row.bench == "quantize" and row.ref is not None:
         row.details.append(f"PSNR {_fmt(o.get('psnr'))} / {_fmt(r.get('psnr'))} dB")
         row.details.append(f"colours {o.get('n_colors_out')} / {r.get('n_colors_out')}")
-        if row.reference == "pngquant" and k == 256 and row.case.startswith("china"):
+        if row.reference == "pngquant":
             limit = QUANTIZE_TIME_RATIO
-            _check(row, f"MSE <= {QUANTIZE_MSE:g} in <= {limit:g}x pngquant's time",
-                   limit, **{f"MSE <= {QUANTIZE_MSE:g}": ours_q <= QUANTIZE_MSE,
-                             f"time <= {limit:g}x": ratio <= limit})
+            parts = {"MSE < pngquant's": ours_q < ref_q,
+                     f"time <= {limit:g}x": ratio <= limit}
+            target = f"lower MSE in <= {limit:g}x pngquant's time"
+            if k == 256 and row.case.startswith("china"):
+                parts[f"MSE <= {QUANTIZE_MSE:g}"] = ours_q <= QUANTIZE_MSE
+                target = f"MSE <= {QUANTIZE_MSE:g} in <= {limit:g}x pngquant's time"
+            _check(row, target, limit, **parts)
     elif row.bench == "minibatch-fit" and row.ref is not None:
         n = len(o.get("inertias", []))
         row.details.append(f"mean inertia of {n} seeds")
@@ -225,12 +230,18 @@ def check_target(row):
                           rss is not None and rss <= BIG_RSS_MIB})
     elif row.bench == "cli-batch" and row.ref is not None:
         row.details.append(f"{o.get('n_files')} files, {_fmt(o.get('megapixels'))} MP")
-        _check(row, "faster than pngquant once per file", 1.0,
-               **{"time < 1x": ratio < 1})
+        _check(row, f"<= {BATCH_TIME_RATIO:g}x pngquant once per file, lower MSE",
+               BATCH_TIME_RATIO, **{f"time <= {BATCH_TIME_RATIO:g}x":
+                                    ratio <= BATCH_TIME_RATIO,
+                                    "lower MSE": ours_q < ref_q})
     elif row.bench == "startup":
-        row.details.append(f"cold cache (first run): {_fmt(o.get('cold_seconds'))} s")
-        _check(row, f"warm <= {STARTUP_SECONDS:g} s",
-               **{f"<= {STARTUP_SECONDS:g} s": row.ours_time <= STARTUP_SECONDS})
+        cold = o.get("cold_seconds")
+        row.details.append(f"cold cache (first run): {_fmt(cold)} s")
+        _check(row, f"warm <= {STARTUP_SECONDS:g} s, cold <= {COLD_SECONDS:g} s",
+               **{f"warm <= {STARTUP_SECONDS:g} s": row.ours_time <= STARTUP_SECONDS,
+                  f"cold <= {COLD_SECONDS:g} s": cold is not None
+                  and cold <= COLD_SECONDS,
+                  "notice on stderr": bool(o.get("cold_notice"))})
 
 
 # -- output ---------------------------------------------------------------------
