@@ -23,7 +23,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from functools import cache
 from pathlib import Path
 
@@ -184,13 +183,6 @@ def peak_rss(cmd, env=None):
     if int(code) != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} exited with {code}")
     return float(seconds), int(max_kib) / 1024
-
-
-def timed_process(cmd, env=None):
-    """Wall time of one whole run of ``cmd``, in seconds."""
-    start = time.perf_counter()
-    run(cmd, env=env)
-    return time.perf_counter() - start
 
 
 def label(benchmark, *, bench, case, impl):
