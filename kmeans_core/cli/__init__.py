@@ -37,7 +37,7 @@ import sys
 import time
 from contextlib import closing
 
-from .._jit import cache_is_cold
+from .._jit import cache_is_cold, load_numba_without_scipy_linalg
 from ._args import UsageError, parse_args
 from ._concurrency import handle_signals, run_jobs
 from ._files import plan_jobs
@@ -72,6 +72,7 @@ def main(argv=None):
     # user chose a policy. Read when OpenMP starts, i.e. at the first parallel
     # kernel, which comes after this line (worker processes inherit it).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    load_numba_without_scipy_linalg()
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "compress.py"
     if prog in ("", "-c", "__main__.py", "-m"):
         prog = "compress.py"
