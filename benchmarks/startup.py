@@ -1,5 +1,13 @@
-"""Start-up cost of kmeans_core: numba compile on a cold cache, and import plus
-a first small fit with a warm cache, each timed as a whole new process.
+"""Start-up cost of kmeans_core, each figure a whole new process.
+
+- ``compress.py`` on samples/chelsea.jpg (k = 16) with an empty numba cache
+  (the first run after install: every kernel it runs compiles) and with the
+  cache that run filled (best of 5).
+- ``import kmeans_core`` plus a first small fit, cold and warm.
+- The floor under any numba program: ``import numpy, numba`` and the first
+  call of one trivial cached kernel, warm, with numba's BLAS check stopped
+  before it imports ``scipy.linalg`` as compress.py does: what compress.py
+  pays before it does any work.
 
     python benchmarks/startup.py
 """
@@ -9,39 +17,66 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-SNIPPET = """
-import time
-t0 = time.perf_counter()
+ROOT = Path(__file__).resolve().parent.parent
+
+FIT = """
 import numpy as np
 from kmeans_core import KMeans
-t1 = time.perf_counter()
 X = np.random.default_rng(0).random((2000, 3), dtype=np.float32)
 KMeans(n_clusters=8, random_state=0).fit(X)
-t2 = time.perf_counter()
-print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
+"""
+
+FLOOR_MODULE = """
+from numba import njit
+
+@njit(cache=True)
+def one(x):
+    return x + 1
+"""
+
+FLOOR = """
+import sys
+sys.modules["scipy.linalg"] = None  # as compress.py: no BLAS check
+import numpy
+import numba.np.arraymath
+del sys.modules["scipy.linalg"]
+from floor_kernel import one
+one(1)
 """
 
 
-def run(cache_dir):
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+def timed(cmd, env, cwd=None):
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", SNIPPET], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    total = time.perf_counter() - start
-    import_s, fit_s = map(float, out.split())
-    return total, import_s, fit_s
+    subprocess.run(cmd, env=env, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
 def main():
-    with tempfile.TemporaryDirectory() as cache_dir:
-        cold = run(cache_dir)
-        warm = [run(cache_dir) for _ in range(3)]
-    print("| cache | whole process (s) | import kmeans_core (s) | first fit, 2000 x 3, k=8 (s) |")
-    print("|---|---|---|---|")
-    print(f"| cold (compiles) | {cold[0]:.2f} | {cold[1]:.2f} | {cold[2]:.2f} |")
-    best = min(warm)
-    print(f"| warm (best of 3) | {best[0]:.2f} | {best[1]:.2f} | {best[2]:.2f} |")
+    compress = [sys.executable, str(ROOT / "compress.py"),
+                str(ROOT / "samples" / "chelsea.jpg"), "-o", "OUT", "--force", "-q"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "out.png")
+        compress[compress.index("OUT")] = out
+        (Path(tmp) / "floor_kernel.py").write_text(FLOOR_MODULE)
+        for name, cmd, cwd in (
+            ("compress.py chelsea.jpg -k 16", compress, None),
+            ("import kmeans_core + fit 2000 x 3, k=8", [sys.executable, "-c", FIT],
+             None),
+            ("floor: numpy, numba, one cached kernel", [sys.executable, "-c", FLOOR],
+             tmp),
+        ):
+            env = dict(os.environ, NUMBA_CACHE_DIR=str(Path(tmp) / name[:5]),
+                       PYTHONPATH=tmp)
+            cold = timed(cmd, env, cwd)
+            warm = min(timed(cmd, env, cwd) for _ in range(5))
+            rows.append((name, cold, warm))
+    print("| process | cold numba cache (s) | warm, best of 5 (s) |")
+    print("|---|---:|---:|")
+    for name, cold, warm in rows:
+        print(f"| {name} | {cold:.2f} | {warm:.2f} |")
 
 
 if __name__ == "__main__":
