@@ -166,7 +166,8 @@ def scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
                          own centre (of labelled rows)
     lower          INOUT (n_samples,) float64, lower bound on the distance (not
                          squared) to the nearest centre other than the own one
-    pending        OUT   (n_samples,) int64: chunk c lists the rows that need a
+    pending        OUT   (n_samples,) int32 (int64 from 2**31 rows): chunk c
+                         lists the rows that need a
                          search from ``pending[start_c]`` on, in row order
     chunk_pending  OUT   (n_chunks,) int64, how many rows of each chunk
     chunk_inertia  OUT   (n_chunks,) float64, sum of weight x distance of the
@@ -260,7 +261,7 @@ def group_pending(labels, pending, chunk_pending, order, group_start, first, ste
 
     labels         IN  (n_samples,) int32
     pending, chunk_pending  IN  from ``scan_chunks``
-    order          OUT (>= (n_chunks + step) x chunk_size,) int64:
+    order          OUT (>= (n_chunks + step) x chunk_size,) int32 or int64:
                        ``order[group_start[g]:group_start[g + 1]]`` are the
                        positions in ``pending`` of group g
     group_start    OUT (n_clusters + 2,) int64, from ``base`` on
@@ -383,8 +384,9 @@ def collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
     labels         INOUT (n_samples,) int32
     distances      OUT   (n_samples,) squared distance to the own centre
     pending, chunk_pending, result_label, result_best  IN  from steps 1 and 3
-    changed        OUT   (n_samples,) int64: chunk c lists the rows whose label
-                         changed from ``changed[start_c]`` on, in row order
+    changed        OUT   (n_samples,) int32 or int64: chunk c lists the rows
+                         whose label changed from ``changed[start_c]`` on, in
+                         row order
     old_labels     OUT   (n_samples,) int32, their label before (-1: none)
     chunk_changed  OUT   (n_chunks,) int64, how many rows of each chunk changed
     chunk_inertia  INOUT (n_chunks,) float64, completed with the searched rows
@@ -456,11 +458,11 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     chunk_inertia = np.empty(n_chunks, dtype=np.float64)
     chunk_pending = np.empty(n_chunks, dtype=np.int64)
     chunk_changed = np.empty(n_chunks, dtype=np.int64)
-    pending = np.empty(n_samples, dtype=np.int64)
-    order = np.empty((n_chunks + 1) * size, dtype=np.int64)
+    pending = np.empty(n_samples, dtype=np.int32)
+    order = np.empty((n_chunks + 1) * size, dtype=np.int32)
     result_label = np.empty(n_samples, dtype=np.int32)
     result_best = np.empty(n_samples, dtype=X.dtype)
-    changed = np.empty(n_samples, dtype=np.int64)
+    changed = np.empty(n_samples, dtype=np.int32)
     old_labels = np.empty(n_samples, dtype=np.int32)
     lower = np.empty(n_samples, dtype=np.float64)
     labels[:] = -1

@@ -192,11 +192,13 @@ class Assigner:
         self.labels = np.full(n_samples, -1, dtype=np.int32)
         self.distances = np.empty(n_samples, dtype=X.dtype)
         self.lower = np.zeros(n_samples, dtype=np.float64)
-        self.changed = np.empty(n_samples, dtype=np.int64)
+        # Row numbers in int32 where they fit: less memory to stream.
+        rows = np.int32 if n_samples < 2**31 else np.int64
+        self.changed = np.empty(n_samples, dtype=rows)
         self.old_labels = np.empty(n_samples, dtype=np.int32)
-        self.pending = np.empty(n_samples, dtype=np.int64)
+        self.pending = np.empty(n_samples, dtype=rows)
         # Room for every thread's sorted rows (see _kernels.group_pending).
-        self.order = np.empty(2 * self.n_chunks * chunk_size, dtype=np.int64)
+        self.order = np.empty(2 * self.n_chunks * chunk_size, dtype=rows)
         self.result_label = np.empty(n_samples, dtype=np.int32)
         self.result_best = np.empty(n_samples, dtype=X.dtype)
         self.chunk_pending = np.zeros(self.n_chunks, dtype=np.int64)
