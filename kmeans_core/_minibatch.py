@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from . import _kernels
-from ._kernels_minibatch import minibatch_update
+from ._kernels_minibatch import minibatch_update, swap_candidate
 from ._lloyd import (
     BatchSampler,
     IterationRecord,
@@ -349,36 +349,17 @@ def swap_redundant(X, sample_weight, distances, centers, weight_sums, rng):
     n_clusters = centers.shape[0]
     if n_clusters < 2:
         return 0.0
-    w = sample_weight.astype(np.float64)
-    p = w * distances
-    total = p.sum()
-    batch_weight = w.sum()
-    if total <= 0 or batch_weight <= 0:
+    row, gain, a, b, cost, candidate_weight = swap_candidate(
+        X, sample_weight, distances, centers, weight_sums, rng.random())
+    if row < 0 or not gain > cost:
         return 0.0
-    row = int(rng.choice(X.shape[0], p=p / total))
-    candidate = X[row].astype(np.float64)
-    d_new = ((X - candidate) ** 2).sum(axis=1)
-    closer = d_new < distances
-    seen = weight_sums.sum()
-    scale = seen / batch_weight
-    gain = float((w[closer] * (distances[closer] - d_new[closer])).sum()) * scale
-
-    C = centers.astype(np.float64)
-    d2 = ((C[:, np.newaxis, :] - C[np.newaxis, :, :]) ** 2).sum(axis=2)
     W = weight_sums
-    pair_weight = W[:, np.newaxis] + W[np.newaxis, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cost = np.where(pair_weight > 0,
-                        W[:, np.newaxis] * W[np.newaxis, :] / pair_weight, 0.0) * d2
-    cost[np.diag_indices(n_clusters)] = np.inf
-    a, b = np.unravel_index(int(np.argmin(cost)), cost.shape)
-    if not gain > cost[a, b]:
-        return 0.0
-    merged = (W[a] * C[a] + W[b] * C[b]) / pair_weight[a, b] if pair_weight[a, b] > 0 \
-        else C[a]
+    pair_weight = W[a] + W[b]
+    C = centers.astype(np.float64)
+    merged = (W[a] * C[a] + W[b] * C[b]) / pair_weight if pair_weight > 0 else C[a]
     old = C[[a, b]]
     centers[a] = merged
     centers[b] = X[row]
-    weight_sums[a] = pair_weight[a, b]
-    weight_sums[b] = float(w[closer].sum())
+    weight_sums[a] = pair_weight
+    weight_sums[b] = candidate_weight
     return float(((centers[[a, b]].astype(np.float64) - old) ** 2).sum())

@@ -891,8 +891,8 @@ def test_first_run_says_the_kernels_compile(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "cache_is_cold", lambda: True)
     assert cli.main(["a.png", "-k", "4"]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert err == ["compress.py: first run: compiling the k-means kernels, once "
-                   "(about 15 s; later runs load them from the cache)"]
+    assert err == [("compress.py: first run: compiling the k-means kernels, once "
+                    "(about 15 s; later runs load them from the cache)")]
     assert cli.main(["a.png", "-k", "4", "-q", "--force"]) == 0
     assert capsys.readouterr().err == ""
     monkeypatch.undo()

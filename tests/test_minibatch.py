@@ -17,7 +17,7 @@ from kmeans_core import (
     _minibatch,
     _reference,
 )
-from kmeans_core._kernels_minibatch import minibatch_update
+from kmeans_core._kernels_minibatch import minibatch_update, swap_candidate
 
 
 def blobs(n_samples=2000, n_features=3, n_centers=5, seed=0, dtype=np.float64,
@@ -445,6 +445,44 @@ def test_swap_merges_a_redundant_pair_for_an_unserved_cluster():
     assert _minibatch.swap_redundant(X, np.ones(400), distances, centers,
                                      weight_sums, rng) == 0.0
     assert_array_equal(centers, before)
+
+
+def swap_candidate_numpy(X, sample_weight, distances, centers, weight_sums, u):
+    """The merge/swap test in plain NumPy (as ``swap_redundant`` was written)."""
+    w = sample_weight.astype(np.float64)
+    p = w * distances
+    cdf = np.cumsum(p / p.sum())
+    row = int(np.searchsorted(cdf / cdf[-1], u, side="right"))
+    d_new = ((X - X[row].astype(np.float64)) ** 2).sum(axis=1)
+    closer = d_new < distances
+    gain = float((w[closer] * (distances[closer] - d_new[closer])).sum())
+    gain *= weight_sums.sum() / w.sum()
+    C = centers.astype(np.float64)
+    d2 = ((C[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)
+    pair = weight_sums[:, None] + weight_sums[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cost = np.where(pair > 0, weight_sums[:, None] * weight_sums[None, :] / pair,
+                        0.0) * d2
+    np.fill_diagonal(cost, np.inf)
+    a, b = np.unravel_index(int(np.argmin(cost)), cost.shape)
+    return row, gain, a, b, cost[a, b], float(w[closer].sum())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_swap_candidate_kernel_matches_numpy(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 3))
+    centers = rng.normal(size=(7, 3))
+    weight_sums = rng.uniform(0, 50, 7)
+    weight_sums[seed % 7] = 0.0
+    w = rng.integers(1, 4, 300).astype(np.float64)
+    labels, distances = np.empty(300, np.int32), np.empty(300)
+    _kernels.assign_labels(X, w, centers, labels, distances)
+    u = rng.random()
+    got = swap_candidate(X, w, distances, centers, weight_sums, u)
+    want = swap_candidate_numpy(X, w, distances, centers, weight_sums, u)
+    assert got[0] == want[0] and (got[2], got[3]) == tuple(want[2:4])
+    assert_allclose([got[1], got[4], got[5]], [want[1], want[4], want[5]], rtol=1e-12)
 
 
 def test_partial_fit_history_gets_one_record_per_step():
