@@ -36,6 +36,8 @@ _MIN_CHUNK_ROWS = 1024
 _MAX_CHUNKS = 64
 # Rows searched together (see "SIMD" above).
 BLOCK = 64
+# Rows tested together by the bound test of ``scan_chunks``.
+_SCAN_BLOCK = 256
 # Relative safety margin on the pruning test, far above float32 rounding, so a
 # row is only skipped when no other centre can be as near (ties included).
 _PRUNE_MARGIN = 1e-5
@@ -224,29 +226,35 @@ def _scan_rows(X, sample_weight, center_info, labels, distances, lower, pending,
 @njit(cache=True, nogil=True)
 def _scan_rows3(X, sample_weight, center_info, labels, distances, lower, pending,
                start, end):
-    """``_scan_rows`` for 3 features (colours), written out: 1.5x faster."""
-    n_features = 3
+    """``_scan_rows`` for 3 features (colours), written out (1.5x faster), in
+    two loops per block of rows: the tests, then the list (1.2x faster)."""
     to_x = X.dtype.type
-    h, m, g = n_features, n_features + 1, n_features + 2
+    h, m, g = 3, 4, 5
     n_pending = 0
     inertia = 0.0
-    for i in range(start, end):
-        own = labels[i]
-        a = max(own, 0)
-        diff = X[i, 0] - to_x(center_info[a, 0])
-        d_own = diff * diff
-        diff = X[i, 1] - to_x(center_info[a, 1])
-        d_own += diff * diff
-        diff = X[i, 2] - to_x(center_info[a, 2])
-        d_own += diff * diff
-        distances[i] = d_own
-        u = np.sqrt(np.float64(d_own))
-        bound = min(lower[i] - center_info[a, m], center_info[a, g] - u)
-        lower[i] = bound
-        keep = (own >= 0) & (u < max(center_info[a, h], bound) * (1.0 - _PRUNE_MARGIN))
-        pending[start + n_pending] = i
-        n_pending += 1 - keep
-        inertia += sample_weight[i] * d_own if keep else 0.0
+    keep = np.empty(_SCAN_BLOCK, dtype=np.bool_)
+    for block in range(start, end, _SCAN_BLOCK):
+        block_end = min(block + _SCAN_BLOCK, end)
+        for i in range(block, block_end):
+            own = labels[i]
+            a = max(own, 0)
+            diff = X[i, 0] - to_x(center_info[a, 0])
+            d_own = diff * diff
+            diff = X[i, 1] - to_x(center_info[a, 1])
+            d_own += diff * diff
+            diff = X[i, 2] - to_x(center_info[a, 2])
+            d_own += diff * diff
+            distances[i] = d_own
+            u = np.sqrt(np.float64(d_own))
+            bound = min(lower[i] - center_info[a, m], center_info[a, g] - u)
+            lower[i] = bound
+            keep[i - block] = (own >= 0) & (
+                u < max(center_info[a, h], bound) * (1.0 - _PRUNE_MARGIN))
+        for i in range(block, block_end):
+            kept = keep[i - block]
+            pending[start + n_pending] = i
+            n_pending += 1 - kept
+            inertia += sample_weight[i] * distances[i] if kept else 0.0
     return n_pending, inertia
 
 
