@@ -907,3 +907,36 @@ def test_cache_is_cold_looks_for_every_kernels_cache(monkeypatch):
     cache_file = _kernels.assign_chunks._cache._cache_file
     monkeypatch.setattr(cache_file, "_index_path", "/nonexistent/index.nbi")
     assert _jit.cache_is_cold() is True
+
+
+def test_signal_inside_a_kernel_is_still_an_interrupt(tmp_path, monkeypatch):
+    # A signal that lands while a numba kernel returns arrays comes out as
+    # "SystemError: ... returned a result with an exception set", caused by
+    # the KeyboardInterrupt: compress_file passes the interrupt on.
+    from kmeans_core.cli import _compress
+
+    def interrupted_kernel(job, report):
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as exc:
+                raise SystemError("_numba_unpickle returned a result with an "
+                                  "exception set") from exc
+        except SystemError as exc:
+            raise SystemError("CPUDispatcher(unique_codes_bitmap) returned a "
+                              "result with an exception set") from exc
+
+    save(photo(), tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    args = _args.parse_args(["a.png"], "compress.py")
+    jobs, _ = _files.plan_jobs(args)
+    monkeypatch.setattr(_compress, "_compress", interrupted_kernel)
+    with pytest.raises(KeyboardInterrupt):
+        _compress.compress_file(jobs[0])
+
+    def broken_kernel(job, report):
+        raise SystemError("something else")
+
+    monkeypatch.setattr(_compress, "_compress", broken_kernel)
+    report = _compress.compress_file(jobs[0])
+    assert report.exit_code == 1 and "SystemError: something else" in report.error

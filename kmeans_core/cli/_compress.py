@@ -37,6 +37,17 @@ from ._report import (
 )
 
 
+def _interrupt_behind(exc):
+    """The KeyboardInterrupt in the chain of causes of ``exc``, or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def compress_file(job):
     """Compress one file as ``job`` says; a FileReport, never an exception.
 
@@ -65,6 +76,16 @@ def compress_file(job):
         report.exit_code, report.error = EXIT_QUALITY, str(exc)
     except MemoryError:
         report.exit_code, report.error = EXIT_INTERNAL, "out of memory"
+    except SystemError as exc:
+        # A signal that lands while a numba kernel runs raises its
+        # KeyboardInterrupt as the kernel returns its arrays, which CPython
+        # wraps (once or twice): "... returned a result with an exception
+        # set". It is still the signal.
+        interrupt = _interrupt_behind(exc)
+        if interrupt is not None:
+            raise interrupt from None
+        report.exit_code = EXIT_INTERNAL
+        report.error = f"internal error: {type(exc).__name__}: {cause(exc, job.input)}"
     except Exception as exc:  # noqa: BLE001 - reported as one line, exit 1
         report.exit_code = EXIT_INTERNAL
         report.error = f"internal error: {type(exc).__name__}: {cause(exc, job.input)}"
