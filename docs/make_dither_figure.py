@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from kmeans_core.dither import dither
 from kmeans_core.io import load_image
-from kmeans_core.quantize import psnr, quantize
+from kmeans_core.metrics import psnr
+from kmeans_core.quantize import quantize
 
 SAMPLE = ROOT / "samples" / "coffee.jpg"
 OUT = ROOT / "docs" / "images" / "dither.png"

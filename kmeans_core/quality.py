@@ -86,7 +86,7 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
         transparent pixels count as (0, 0, 0, 0).
     target_psnr : float
         Required PSNR in dB (peak 255, over all pixels and channels, as
-        ``kmeans_core.quantize.psnr``), > 0; ``inf`` asks for a lossless
+        ``kmeans_core.metrics.psnr``), > 0; ``inf`` asks for a lossless
         palette.
     max_colors : int, default=256
         Largest palette size allowed, 1 to 256.

@@ -46,6 +46,7 @@ from ._validation import check_int
 from .color import COLOR_SPACES, from_working_space, oklab_to_srgb, to_working_space
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
+from .metrics import squared_error
 
 _METHODS = ("kmeans", "minibatch")
 # Seeding sample of the default method: this many rows per colour asked for,
@@ -54,9 +55,6 @@ _INIT_ROWS_PER_COLOR = 32
 _MIN_INIT_SIZE = 4096
 # Largest count a float32 weight holds exactly.
 _FLOAT32_EXACT = 1 << 24
-# Values per slice when the MSE of two uint8 images is summed: the squared
-# differences of one slice (at most 255**2 each) fit an int32 dot product.
-_MSE_CHUNK = 1 << 15
 
 
 @dataclass
@@ -192,67 +190,6 @@ def unique_colors(image):
     return colors, counts, inverse
 
 
-def mse(original, reconstructed):
-    """Mean squared error over all pixels and channels, in 0-255 units.
-
-    Parameters
-    ----------
-    original, reconstructed : ndarray of the same shape
-        Images (any number of channels), compared as float64. Not modified.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> mse(np.array([[0, 0], [0, 0]]), np.array([[0, 2], [0, 0]]))
-    1.0
-    """
-    a = np.asarray(original)
-    b = np.asarray(reconstructed)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"original has shape {a.shape} but reconstructed has shape {b.shape}"
-        )
-    if a.size == 0:
-        raise ValueError(f"images are empty: shape {a.shape}")
-    if a.dtype == np.uint8 and b.dtype == np.uint8:
-        # Exact integer sums, a slice at a time: no float64 copies of a
-        # 12-megapixel image.
-        a, b = a.reshape(-1), b.reshape(-1)
-        total = 0
-        for start in range(0, a.size, _MSE_CHUNK):
-            diff = a[start:start + _MSE_CHUNK].astype(np.int32)
-            diff -= b[start:start + _MSE_CHUNK]
-            total += int(np.dot(diff, diff))
-        return total / a.size
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    return float(np.mean(diff * diff))
-
-
-def psnr(original, reconstructed):
-    """Peak signal-to-noise ratio in dB, peak 255: ``10 log10(255**2 / mse)``.
-
-    Returns ``inf`` when the images are identical.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> psnr(np.zeros((2, 2)), np.full((2, 2), 255.0))
-    0.0
-    """
-    return psnr_from_mse(mse(original, reconstructed))
-
-
-def psnr_from_mse(error):
-    """PSNR in dB (peak 255) of a mean squared error; ``inf`` for 0."""
-    if error == 0:
-        return float("inf")
-    return float(10.0 * np.log10(255.0**2 / error))
-
-
 def _weighted_colors(image, color_space):
     """The points k-means clusters for ``image``: its distinct colours.
 
@@ -367,7 +304,7 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     indices = remap[labels][inverse].reshape(height, width)
     if level:
         indices = _dither(image, palette, level=level, color_space=color_space)
-        inertia = _squared_error(image, palette[indices])
+        inertia = squared_error(image, palette[indices])
 
     return QuantizeResult(
         palette=palette,
@@ -454,12 +391,6 @@ def _sort_by_use(palette, labels, counts):
     remap = np.zeros(palette.shape[0], dtype=np.uint8)
     remap[order] = np.arange(order.size, dtype=np.uint8)
     return palette[order], remap
-
-
-def _squared_error(a, b):
-    """Sum of squared differences of two uint8 images, float (0-255 units)."""
-    diff = (a.astype(np.int64) - b.astype(np.int64)).ravel()
-    return float(np.dot(diff, diff))
 
 
 def _rgb_record(record, color_space):

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from kmeans_core.metrics import psnr
 from kmeans_core.quality import QualityTooLowError, _Search, quantize_to_psnr
-from kmeans_core.quantize import psnr
 
 
 def _photo_like(height=32, width=40, seed=0):
