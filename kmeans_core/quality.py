@@ -33,6 +33,8 @@ from . import _kernels
 from ._lloyd import kmeans_plusplus
 from ._validation import (
     check_color_space,
+    check_dither,
+    check_image,
     check_int,
     check_random_state,
     check_real,
@@ -42,8 +44,6 @@ from .kmeans import ConvergenceWarning, KMeans
 from .metrics import psnr_from_squared_error, squared_error
 from .quantize import (
     QuantizeResult,
-    _check_dither,
-    _check_image,
     _palette_from_centers,
     _sort_by_use,
     _weighted_colors,
@@ -139,7 +139,7 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
     (10, [(1, 10.8), (2, 16.8), (4, 22.7), (8, 28.7), (16, 34.9), (10, 30.4), (9, 29.6)])
     """
     start = time.perf_counter()
-    image = _check_image(image)
+    image = check_image(image)
     target_psnr = _check_psnr(target_psnr, "target_psnr")
     max_colors = check_int(max_colors, "max_colors", low=1, high=256)
     if min_psnr is not None:
@@ -149,7 +149,7 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
                 f"min_psnr={min_psnr:g} exceeds target_psnr={target_psnr:g}"
             )
     color_space = check_color_space(color_space)
-    level = _check_dither(dither)
+    level = check_dither(dither)
     rng = check_random_state(random_state)
 
     image, colors, counts, inverse, X, weight = _weighted_colors(image, color_space)

@@ -33,7 +33,6 @@ palette by Floyd–Steinberg error diffusion (``kmeans_core.dither.dither``)
 instead of nearest colour; the palette does not change.
 """
 
-import numbers
 import time
 import warnings
 from dataclasses import dataclass
@@ -42,8 +41,8 @@ import numpy as np
 
 from . import _kernels_colors
 from ._lloyd import nearest_centers
-from ._validation import check_int
-from .color import COLOR_SPACES, from_working_space, oklab_to_srgb, to_working_space
+from ._validation import check_color_space, check_dither, check_image, check_int
+from .color import from_working_space, oklab_to_srgb, to_working_space
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
 from .metrics import squared_error
@@ -129,20 +128,6 @@ class QuantizeResult:
         return image
 
 
-def _check_image(image):
-    """``image`` as an (H, W, 3|4) uint8 array, or a ValueError naming it."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise ValueError(f"image must be uint8 (0-255); got dtype {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(
-            f"image must have shape (H, W, 3) or (H, W, 4); got {image.shape}"
-        )
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"image is empty: shape {image.shape}")
-    return image
-
-
 def unique_colors(image):
     """Distinct colours of an image, their pixel counts and each pixel's colour.
 
@@ -170,7 +155,7 @@ def unique_colors(image):
     >>> colors.tolist(), counts.tolist(), inverse.tolist()
     ([[0, 0, 0], [9, 9, 9]], [1, 2], [1, 0, 1])
     """
-    image = _check_image(image)
+    image = check_image(image)
     n_channels = image.shape[2]
     pixels = image.reshape(-1, n_channels)
     codes = np.zeros(pixels.shape[0], dtype=np.uint32)
@@ -264,10 +249,10 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     [[1, 0, 0], [250, 250, 250]]
     """
     start = time.perf_counter()
-    image = _check_image(image)
+    image = check_image(image)
     n_colors = check_int(n_colors, "n_colors", low=1, high=256)
-    color_space = _check_color_space(color_space)
-    level = _check_dither(dither)
+    color_space = check_color_space(color_space)
+    level = check_dither(dither)
     if method not in _METHODS:
         raise ValueError(f"method={method!r} is not 'kmeans' or 'minibatch'")
     if batch_size is not None and method != "minibatch":
@@ -318,22 +303,6 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         color_space=color_space,
         dither=level or None,
     )
-
-
-def _check_color_space(color_space):
-    if not isinstance(color_space, str) or color_space not in COLOR_SPACES:
-        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
-    return color_space
-
-
-def _check_dither(dither):
-    """The dithering level as a float in [0, 1] (None -> 0.0), or a ValueError."""
-    if dither is None:
-        return 0.0
-    if (isinstance(dither, bool) or not isinstance(dither, numbers.Real)
-            or not 0 <= dither <= 1):
-        raise ValueError(f"dither={dither!r} must be None or a number in [0, 1]")
-    return float(dither)
 
 
 def _palette_from_centers(centers, X, sample_weight, colors, counts, color_space):

@@ -504,7 +504,7 @@ def test_dithered_error_needs_no_copies_of_the_image():
 @pytest.mark.parametrize("kwargs, match", [
     ({"color_space": "lab"}, "color_space='lab'"),
     ({"color_space": None}, "color_space=None"),
-    ({"dither": 2}, r"dither=2 must be None or a number in \[0, 1\]"),
+    ({"dither": 2}, r"dither=2 must be a number in \[0, 1\] or None"),
     ({"dither": -0.1}, "dither=-0.1"),
     ({"dither": True}, "dither=True"),
     ({"dither": "1"}, "dither='1'"),
