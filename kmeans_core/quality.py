@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _kernels
 from ._lloyd import kmeans_plusplus
+from ._palette import palette_from_centers, sort_by_use, weighted_colors
 from ._validation import (
     check_color_space,
     check_dither,
@@ -42,12 +43,7 @@ from ._validation import (
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
 from .metrics import psnr_from_squared_error, squared_error
-from .quantize import (
-    QuantizeResult,
-    _palette_from_centers,
-    _sort_by_use,
-    _weighted_colors,
-)
+from .quantize import QuantizeResult
 
 
 class QualityTooLowError(ValueError):
@@ -152,7 +148,7 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
     level = check_dither(dither)
     rng = check_random_state(random_state)
 
-    image, colors, counts, inverse, X, weight = _weighted_colors(image, color_space)
+    image, colors, counts, inverse, X, weight = weighted_colors(image, color_space)
     search = _Search(colors, counts, X, weight, color_space, rng, max_iter=max_iter,
                      tol=tol)
     n_max = min(max_colors, len(colors))  # more colours than that: lossless
@@ -315,7 +311,7 @@ class _Search:
 
     def _finish(self, centers, n_iter):
         """Round the centres to a palette, map the colours to it, measure."""
-        palette, labels, sq_error = _palette_from_centers(
+        palette, labels, sq_error = palette_from_centers(
             centers, self.X, self.weight, self.colors, self.counts, self.color_space)
         psnr = psnr_from_squared_error(sq_error, self.n_values)
         return _Fit(centers, palette, labels, sq_error, psnr, int(n_iter))
@@ -327,7 +323,7 @@ class _Search:
         ``level`` > 0 its pixels are dithered onto the palette.
         """
         fit = self.fits[k]
-        palette, remap = _sort_by_use(fit.palette, fit.labels, self.counts)
+        palette, remap = sort_by_use(fit.palette, fit.labels, self.counts)
         indices = remap[fit.labels][inverse].reshape(image.shape[:2])
         inertia = fit.sq_error
         if level:

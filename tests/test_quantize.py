@@ -11,7 +11,14 @@ import pytest
 from _images import png_header
 from PIL import Image
 
-from kmeans_core import IterationRecord, KMeans, QuantizeResult, load_image, quantize
+from kmeans_core import (
+    IterationRecord,
+    KMeans,
+    QuantizeResult,
+    _palette,
+    load_image,
+    quantize,
+)
 from kmeans_core.io import encode_image
 from kmeans_core.metrics import mse, psnr
 from kmeans_core.quantize import unique_colors
@@ -528,7 +535,7 @@ def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
             seen.append((X.dtype, sample_weight.dtype))
             return super().fit(X, sample_weight=sample_weight)
 
-    monkeypatch.setattr(quantize_module, "_FLOAT32_EXACT", 1)
+    monkeypatch.setattr(_palette, "_FLOAT32_EXACT", 1)
     monkeypatch.setattr(quantize_module, "KMeans", Recording)
     wide = quantize(image, 8, random_state=0)
     assert seen == [(np.float64, np.float64)]
