@@ -29,8 +29,8 @@ from conftest import (
 )
 from PIL import Image
 
+from kmeans_core import quantize
 from kmeans_core.metrics import mse, psnr
-from kmeans_core.quantize import quantize
 
 IMPLS = ("ours", "pngquant", "pillow-mediancut")
 

@@ -432,7 +432,7 @@ def encode_image(result, fmt="png", *, metadata=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from kmeans_core.quantize import quantize
+    >>> from kmeans_core import quantize
     >>> image = np.zeros((4, 4, 3), dtype=np.uint8); image[:2] = 255
     >>> data = encode_image(quantize(image, 2))
     >>> data[:8] == b"\\x89PNG\\r\\n\\x1a\\n", data[24]  # bit depth in IHDR

@@ -32,6 +32,7 @@ import numpy as np
 from . import _kernels
 from ._lloyd import kmeans_plusplus
 from ._palette import palette_from_centers, sort_by_use, weighted_colors
+from ._quantize import QuantizeResult
 from ._validation import (
     check_color_space,
     check_dither,
@@ -43,7 +44,6 @@ from ._validation import (
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
 from .metrics import psnr_from_squared_error, squared_error
-from .quantize import QuantizeResult
 
 
 class QualityTooLowError(ValueError):

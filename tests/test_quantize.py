@@ -1,6 +1,5 @@
 """quantize and unique_colors: hand-checked cases and real photos."""
 
-import importlib
 import io
 import tracemalloc
 import warnings
@@ -16,16 +15,13 @@ from kmeans_core import (
     KMeans,
     QuantizeResult,
     _palette,
+    _quantize,
     load_image,
     quantize,
+    unique_colors,
 )
 from kmeans_core.io import encode_image
 from kmeans_core.metrics import mse, psnr
-from kmeans_core.quantize import unique_colors
-
-# The module itself (``kmeans_core.quantize`` is the function once the package
-# is imported).
-quantize_module = importlib.import_module("kmeans_core.quantize")
 
 
 def quietly(function, *args, **kwargs):
@@ -528,7 +524,7 @@ def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
     image = (np.random.default_rng(3).integers(0, 4, (40, 48, 3)) * 80).astype(np.uint8)
     plain = quantize(image, 8, random_state=0)
     seen = []
-    real_kmeans = quantize_module.KMeans
+    real_kmeans = _quantize.KMeans
 
     class Recording(real_kmeans):
         def fit(self, X, y=None, sample_weight=None):
@@ -536,7 +532,7 @@ def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
             return super().fit(X, sample_weight=sample_weight)
 
     monkeypatch.setattr(_palette, "_FLOAT32_EXACT", 1)
-    monkeypatch.setattr(quantize_module, "KMeans", Recording)
+    monkeypatch.setattr(_quantize, "KMeans", Recording)
     wide = quantize(image, 8, random_state=0)
     assert seen == [(np.float64, np.float64)]
     assert np.abs(wide.palette.astype(int) - plain.palette.astype(int)).max() <= 1

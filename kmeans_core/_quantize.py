@@ -43,7 +43,6 @@ from ._palette import (
     palette_from_centers,
     palette_image,
     sort_by_use,
-    unique_colors,  # noqa: F401 - kmeans_core.quantize.unique_colors
     weighted_colors,
 )
 from ._validation import check_color_space, check_dither, check_image, check_int
