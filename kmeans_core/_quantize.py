@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._lloyd import IterationRecord
 from ._palette import (
     palette_from_centers,
     palette_image,
@@ -50,6 +51,7 @@ from .color import oklab_to_srgb
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
 from .metrics import squared_error
+from .minibatch import MiniBatchKMeans
 
 _METHODS = ("kmeans", "minibatch")
 # Seeding sample of the default method: this many rows per colour asked for,
@@ -235,8 +237,6 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
 
 def _rgb_record(record, color_space):
     """A history record with its working-space centres as RGB(A) 0-255 float32."""
-    from ._lloyd import IterationRecord
-
     centers = np.asarray(record.centers, dtype=np.float64)
     rgb = np.empty(centers.shape, dtype=np.float32)
     rgb[:, :3] = oklab_to_srgb(centers[:, :3], clip=True) * 255.0
@@ -245,8 +245,6 @@ def _rgb_record(record, color_space):
 
 
 def _initial_record(centers):
-    from ._lloyd import IterationRecord
-
     return IterationRecord(centers.copy(), 0.0)
 
 
@@ -260,9 +258,6 @@ def _make_model(method, n_colors, *, random_state, max_iter, tol, batch_size,
         return KMeans(n_colors, init="k-means++", n_init=1, max_iter=max_iter,
                       tol=tol, random_state=random_state,
                       record_history=record_history, init_size=init_size)
-    # Imported here: the mini-batch module is optional for the default path.
-    from .minibatch import MiniBatchKMeans
-
     options = {} if batch_size is None else {"batch_size": batch_size}
     return MiniBatchKMeans(n_colors, init="k-means++", max_iter=max_iter,
                            random_state=random_state,
