@@ -33,14 +33,13 @@ import numpy as np
 from PIL import Image
 from sklearn.datasets import load_sample_image
 
-from kmeans_core import _lloyd
+from kmeans_core import _lloyd, unique_colors
 from kmeans_core._kernels_colors import (
     unique_codes,
     unique_codes_bitmap,
     unique_codes_hash,
 )
 from kmeans_core._kernels_seeding import kmeans_plusplus_greedy
-from kmeans_core.quantize import unique_colors
 
 
 def best_time(repeat, function, *args):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kmeans_core.quantize import psnr
+from kmeans_core.metrics import psnr
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ the original in two ways:
 - mean ΔE_OK: the Euclidean distance in OKLab between each pixel and its
   palette colour, averaged over pixels (``kmeans_core.color.delta_e_ok``;
   about 0.02 is a just noticeable difference),
-- PSNR in dB over the RGB values (``kmeans_core.quantize.psnr``).
+- PSNR in dB over the RGB values (``kmeans_core.metrics.psnr``).
 
 Lower ΔE_OK and higher PSNR are better. The table is printed as markdown;
 seconds are those of ``quantize`` (numba compiled before: one warm-up call).
@@ -29,7 +29,7 @@ from sklearn.datasets import load_sample_image
 
 from kmeans_core import load_image, quantize
 from kmeans_core.color import delta_e_ok
-from kmeans_core.quantize import psnr
+from kmeans_core.metrics import psnr
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 K_VALUES = (16, 64)

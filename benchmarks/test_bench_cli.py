@@ -43,7 +43,7 @@ from conftest import (
 from PIL import Image
 from sklearn.datasets import load_sample_image
 
-from kmeans_core.quantize import mse, psnr
+from kmeans_core.metrics import mse, psnr
 
 IMPLS = ("ours", "pngquant")
 BIG_SIZE = (400, 300) if QUICK else (4000, 3000)  # width, height

@@ -29,7 +29,8 @@ from conftest import (
 )
 from PIL import Image
 
-from kmeans_core.quantize import mse, psnr, quantize
+from kmeans_core import quantize
+from kmeans_core.metrics import mse, psnr
 
 IMPLS = ("ours", "pngquant", "pillow-mediancut")
 

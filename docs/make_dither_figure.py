@@ -5,7 +5,7 @@ Run from the repository root:
 
     python docs/make_dither_figure.py
 
-The palette is found by ``kmeans_core.quantize.quantize`` on the whole sample
+The palette is found by ``kmeans_core.quantize`` on the whole sample
 photo, then the crop is mapped onto it by ``kmeans_core.dither.dither`` at
 levels 0 (nearest colour), 0.5 and 1. Prints, for each panel, the RMS error of
 8 x 8 block averages against the original crop (how far the colours seen from
@@ -23,9 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kmeans_core import quantize
 from kmeans_core.dither import dither
 from kmeans_core.io import load_image
-from kmeans_core.quantize import psnr, quantize
+from kmeans_core.metrics import psnr
 
 SAMPLE = ROOT / "samples" / "coffee.jpg"
 OUT = ROOT / "docs" / "images" / "dither.png"

@@ -22,12 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kmeans_core import KMeans, _reference
+from kmeans_core import KMeans, _reference, quantize, unique_colors
 from kmeans_core._lloyd import scaled_tolerance
 from kmeans_core.io import encode_image, load_image
 from kmeans_core.minibatch import MiniBatchKMeans
 from kmeans_core.plotting import report_figure, save_animation
-from kmeans_core.quantize import quantize, unique_colors
 
 IMAGES = ROOT / "docs" / "images"
 SAMPLE = ROOT / "samples" / "chelsea.jpg"

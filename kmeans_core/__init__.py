@@ -2,12 +2,13 @@
 numba-accelerated k-means."""
 
 from ._lloyd import IterationRecord
+from ._palette import unique_colors
+from ._quantize import QuantizeResult, quantize
 from .color import oklab_to_srgb, srgb_to_oklab
 from .io import load_image
 from .kmeans import ConvergenceWarning, KMeans, NotFittedError
 from .minibatch import MiniBatchKMeans
 from .quality import QualityTooLowError, quantize_to_psnr
-from .quantize import QuantizeResult, quantize
 
 __all__ = [
     "ConvergenceWarning",
@@ -22,5 +23,6 @@ __all__ = [
     "quantize",
     "quantize_to_psnr",
     "srgb_to_oklab",
+    "unique_colors",
 ]
 __version__ = "0.1.0"

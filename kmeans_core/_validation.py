@@ -208,3 +208,37 @@ def check_color_space(color_space):
     if not isinstance(color_space, str) or color_space not in COLOR_SPACES:
         raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
     return color_space
+
+
+def check_dither(dither):
+    """The dithering level: None -> 0.0, else a float in [0, 1] (``check_real``).
+
+    Examples
+    --------
+    >>> check_dither(None), check_dither(1)
+    (0.0, 1.0)
+    >>> check_dither(2)
+    Traceback (most recent call last):
+    ...
+    ValueError: dither=2 must be a number in [0, 1] or None
+    """
+    if dither is None:
+        return 0.0
+    try:
+        return check_real(dither, "dither", low=0, high=1)
+    except ValueError as exc:
+        raise ValueError(f"{exc} or None") from None
+
+
+def check_image(image):
+    """``image`` as an (H, W, 3|4) uint8 array, or a ValueError naming it."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8 (0-255); got dtype {image.dtype}")
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(
+            f"image must have shape (H, W, 3) or (H, W, 4); got {image.shape}"
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image is empty: shape {image.shape}")
+    return image

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._palette import palette_image
 from ._validation import check_int
 
 # Pillow's own default limit (``PIL.Image.MAX_IMAGE_PIXELS``): about 89.5
@@ -431,7 +432,7 @@ def encode_image(result, fmt="png", *, metadata=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from kmeans_core.quantize import quantize
+    >>> from kmeans_core import quantize
     >>> image = np.zeros((4, 4, 3), dtype=np.uint8); image[:2] = 255
     >>> data = encode_image(quantize(image, 2))
     >>> data[:8] == b"\\x89PNG\\r\\n\\x1a\\n", data[24]  # bit depth in IHDR
@@ -478,19 +479,10 @@ def encode_image(result, fmt="png", *, metadata=None):
     for key in ("exif", "icc_profile", "dpi"):
         if metadata and metadata.get(key):
             options[key] = metadata[key]
-    image = _palette_image(palette[:, :3], indices)
+    image = palette_image(palette[:, :3], indices)
     buffer = _io.BytesIO()
     image.save(buffer, "PNG", **options)
     return buffer.getvalue()
-
-
-def _palette_image(rgb_palette, indices):
-    from PIL import Image
-
-    height, width = indices.shape
-    image = Image.frombytes("P", (width, height), np.ascontiguousarray(indices).tobytes())
-    image.putpalette(np.ascontiguousarray(rgb_palette).tobytes(), "RGB")
-    return image
 
 
 def gif_palette(palette):
@@ -541,7 +533,7 @@ def _encode_gif(palette, indices):
             palette = palette.copy()
             palette[transparent[0], :3] = 0
             options["transparency"] = int(transparent[0])
-    image = _palette_image(palette[:, :3], indices)
+    image = palette_image(palette[:, :3], indices)
     buffer = _io.BytesIO()
     image.save(buffer, "GIF", **options)
     return buffer.getvalue()

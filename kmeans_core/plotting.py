@@ -8,12 +8,12 @@ line) pays for it only when a plot is asked for. Figures are plain
 pyplot's global list, files are written with the Agg renderer, and a notebook
 shows a returned figure like any other.
 
-The ``result`` arguments are ``kmeans_core.quantize.QuantizeResult`` objects
+The ``result`` arguments are ``kmeans_core.QuantizeResult`` objects
 (``palette``, ``indices``, ``n_colors_in``, ``history`` ...).
 
 Example
 -------
->>> from kmeans_core.quantize import quantize
+>>> from kmeans_core import quantize
 >>> from kmeans_core.plotting import save_report, save_animation
 >>> result = quantize(image, 16, record_history=True)      # doctest: +SKIP
 >>> save_report(image, result, "report.png")                # doctest: +SKIP
@@ -295,7 +295,7 @@ def plot_comparison(original, result, *, axes=None, n_bytes=None,
 
     Example
     -------
-    >>> from kmeans_core.quantize import quantize
+    >>> from kmeans_core import quantize
     >>> image = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
     >>> ax0, ax1 = plot_comparison(image, quantize(image, 4))
     >>> ax1.get_title().startswith("Compressed (kmeans): 4 colours")
@@ -368,7 +368,7 @@ def report_figure(original, result, *, title=None, n_bytes=None,
 
     Example
     -------
-    >>> from kmeans_core.quantize import quantize
+    >>> from kmeans_core import quantize
     >>> image = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
     >>> fig = report_figure(image, quantize(image, 4))
     >>> len(fig.subfigs)

@@ -31,8 +31,12 @@ import numpy as np
 
 from . import _kernels
 from ._lloyd import kmeans_plusplus
+from ._palette import palette_from_centers, sort_by_use, weighted_colors
+from ._quantize import QuantizeResult
 from ._validation import (
     check_color_space,
+    check_dither,
+    check_image,
     check_int,
     check_random_state,
     check_real,
@@ -40,14 +44,6 @@ from ._validation import (
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
 from .metrics import psnr_from_squared_error, squared_error
-from .quantize import (
-    QuantizeResult,
-    _check_dither,
-    _check_image,
-    _palette_from_centers,
-    _sort_by_use,
-    _weighted_colors,
-)
 
 
 class QualityTooLowError(ValueError):
@@ -86,7 +82,7 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
         transparent pixels count as (0, 0, 0, 0).
     target_psnr : float
         Required PSNR in dB (peak 255, over all pixels and channels, as
-        ``kmeans_core.quantize.psnr``), > 0; ``inf`` asks for a lossless
+        ``kmeans_core.metrics.psnr``), > 0; ``inf`` asks for a lossless
         palette.
     max_colors : int, default=256
         Largest palette size allowed, 1 to 256.
@@ -139,7 +135,7 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
     (10, [(1, 10.8), (2, 16.8), (4, 22.7), (8, 28.7), (16, 34.9), (10, 30.4), (9, 29.6)])
     """
     start = time.perf_counter()
-    image = _check_image(image)
+    image = check_image(image)
     target_psnr = _check_psnr(target_psnr, "target_psnr")
     max_colors = check_int(max_colors, "max_colors", low=1, high=256)
     if min_psnr is not None:
@@ -149,10 +145,10 @@ def quantize_to_psnr(image, target_psnr, *, max_colors=256, min_psnr=None,
                 f"min_psnr={min_psnr:g} exceeds target_psnr={target_psnr:g}"
             )
     color_space = check_color_space(color_space)
-    level = _check_dither(dither)
+    level = check_dither(dither)
     rng = check_random_state(random_state)
 
-    image, colors, counts, inverse, X, weight = _weighted_colors(image, color_space)
+    image, colors, counts, inverse, X, weight = weighted_colors(image, color_space)
     search = _Search(colors, counts, X, weight, color_space, rng, max_iter=max_iter,
                      tol=tol)
     n_max = min(max_colors, len(colors))  # more colours than that: lossless
@@ -315,7 +311,7 @@ class _Search:
 
     def _finish(self, centers, n_iter):
         """Round the centres to a palette, map the colours to it, measure."""
-        palette, labels, sq_error = _palette_from_centers(
+        palette, labels, sq_error = palette_from_centers(
             centers, self.X, self.weight, self.colors, self.counts, self.color_space)
         psnr = psnr_from_squared_error(sq_error, self.n_values)
         return _Fit(centers, palette, labels, sq_error, psnr, int(n_iter))
@@ -327,7 +323,7 @@ class _Search:
         ``level`` > 0 its pixels are dithered onto the palette.
         """
         fit = self.fits[k]
-        palette, remap = _sort_by_use(fit.palette, fit.labels, self.counts)
+        palette, remap = sort_by_use(fit.palette, fit.labels, self.counts)
         indices = remap[fit.labels][inverse].reshape(image.shape[:2])
         inertia = fit.sq_error
         if level:

@@ -85,7 +85,7 @@ def _load(path, mtime_ns):
 
 @functools.lru_cache(maxsize=64)
 def _compress(path, mtime_ns, k, method):
-    from .quantize import quantize
+    from ._quantize import quantize
 
     return quantize(_load(path, mtime_ns), k, method=method, random_state=0)
 

@@ -9,6 +9,7 @@ import pytest
 from _images import file_digest, png_chunks, png_header
 from PIL import Image, ImageFile
 
+from kmeans_core import QuantizeResult, quantize
 from kmeans_core.io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -19,7 +20,6 @@ from kmeans_core.io import (
     gif_palette,
     load_image,
 )
-from kmeans_core.quantize import QuantizeResult, quantize
 
 
 def load_quietly(path, **kwargs):

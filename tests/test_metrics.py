@@ -45,3 +45,22 @@ def test_shapes_must_match():
         metrics.mse(np.zeros((2, 2)), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="empty"):
         metrics.squared_error(np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def test_mse_and_psnr_by_hand():
+    a = np.array([[[0, 0, 0], [10, 20, 30]]], dtype=np.uint8)
+    b = np.array([[[3, 4, 0], [10, 20, 30]]], dtype=np.uint8)
+    # Squared errors 9 + 16 = 25 over 6 values.
+    assert metrics.mse(a, b) == pytest.approx(25 / 6)
+    assert metrics.psnr(a, b) == pytest.approx(10 * np.log10(255**2 * 6 / 25))
+    # uint8 must not wrap around: 0 - 255 is -255, not 1.
+    assert metrics.mse(np.zeros((1, 1, 3), np.uint8), np.full((1, 1, 3), 255, np.uint8)) == 255**2
+    assert metrics.psnr(np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 3), 255, np.uint8)) == 0.0
+    # mse = 1 -> 10 log10(65025) = 48.1308 dB
+    assert metrics.psnr(np.zeros(4), np.ones(4)) == pytest.approx(48.13080360867910)
+    assert metrics.psnr(a, a) == float("inf") and metrics.mse(a, a) == 0.0
+
+
+def test_mse_rejects_different_shapes():
+    with pytest.raises(ValueError, match=r"\(1, 2, 3\).*\(2, 1, 3\)"):
+        metrics.mse(np.zeros((1, 2, 3)), np.zeros((2, 1, 3)))

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kmeans_core import widgets
+from kmeans_core import quantize, widgets
 from kmeans_core.io import load_image
-from kmeans_core.quantize import quantize
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "examples" / "interactive.ipynb"

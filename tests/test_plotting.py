@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kmeans_core import plotting
-from kmeans_core.quantize import psnr, quantize, unique_colors
+from kmeans_core import plotting, quantize, unique_colors
+from kmeans_core.metrics import psnr
 
 
 def make_image(height=24, width=32, seed=0, alpha=False):

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from kmeans_core.metrics import psnr
 from kmeans_core.quality import QualityTooLowError, _Search, quantize_to_psnr
-from kmeans_core.quantize import psnr
 
 
 def _photo_like(height=32, width=40, seed=0):
@@ -103,9 +103,9 @@ def test_rgba_and_input_unmodified():
 
 def test_warm_start_keeps_centres():
     image = _photo_like()
-    from kmeans_core.quantize import _weighted_colors
+    from kmeans_core._palette import weighted_colors
 
-    _, colors, counts, _, X, weight = _weighted_colors(image, "rgb")
+    _, colors, counts, _, X, weight = weighted_colors(image, "rgb")
     search = _Search(colors, counts, X, weight, "rgb", np.random.default_rng(0),
                      max_iter=300, tol=1e-4)
     search.fit(8)

@@ -14,6 +14,7 @@ import numpy as np
 # Imported here, not in the functions: ``import kmeans_core.cli`` imports the
 # package, which imports these anyway (matplotlib stays lazy in plotting).
 from .. import plotting
+from .._quantize import quantize
 from ..io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -24,7 +25,6 @@ from ..io import (
 )
 from ..metrics import psnr_from_mse, squared_error
 from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
-from ..quantize import quantize
 from ._files import OutputError, cause, write_atomic
 from ._report import (
     EXIT_INPUT,

@@ -20,43 +20,44 @@ alpha / 255) and clustered there, so that the k-means objective follows
 perceived colour differences; the centres are converted back to sRGB and
 clipped to 0-255. ``inertia`` is always measured in RGB(A) 0-255 units.
 
-From centres to palette (``_palette_from_centers``, shared with
+From centres to palette (the steps of ``_palette.py``, shared with
 ``quality.quantize_to_psnr``): the centres are rounded to uint8 colours,
 every distinct colour is labelled with its nearest rounded centre in the
 clustering space (one assignment pass, not a new clustering) and every pixel
 takes the label of its colour. Palette entries no pixel uses (two centres that
 round to the same colour) are dropped, and the palette is sorted by
-decreasing pixel count (``_sort_by_use``).
+decreasing pixel count.
 
 Dithering (``dither=level``): the pixels are then mapped onto that same
 palette by Floyd–Steinberg error diffusion (``kmeans_core.dither.dither``)
 instead of nearest colour; the palette does not change.
 """
 
-import numbers
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import _kernels_colors
-from ._lloyd import nearest_centers
-from ._validation import check_int
-from .color import COLOR_SPACES, from_working_space, oklab_to_srgb, to_working_space
+from ._lloyd import IterationRecord
+from ._palette import (
+    palette_from_centers,
+    palette_image,
+    sort_by_use,
+    weighted_colors,
+)
+from ._validation import check_color_space, check_dither, check_image, check_int
+from .color import oklab_to_srgb
 from .dither import dither as _dither
 from .kmeans import ConvergenceWarning, KMeans
+from .metrics import squared_error
+from .minibatch import MiniBatchKMeans
 
 _METHODS = ("kmeans", "minibatch")
 # Seeding sample of the default method: this many rows per colour asked for,
 # and at least _MIN_INIT_SIZE (see KMeans's init_size).
 _INIT_ROWS_PER_COLOR = 32
 _MIN_INIT_SIZE = 4096
-# Largest count a float32 weight holds exactly.
-_FLOAT32_EXACT = 1 << 24
-# Values per slice when the MSE of two uint8 images is summed: the squared
-# differences of one slice (at most 255**2 each) fit an int32 dot product.
-_MSE_CHUNK = 1 << 15
 
 
 @dataclass
@@ -120,156 +121,7 @@ class QuantizeResult:
         The palette is this result's palette; for an RGBA palette the image
         carries the alpha of each entry (saved as a PNG ``tRNS`` chunk).
         """
-        from PIL import Image
-
-        height, width = self.indices.shape
-        image = Image.frombytes(
-            "P", (width, height), np.ascontiguousarray(self.indices).tobytes()
-        )
-        rawmode = "RGBA" if self.palette.shape[1] == 4 else "RGB"
-        image.putpalette(np.ascontiguousarray(self.palette).tobytes(), rawmode)
-        return image
-
-
-def _check_image(image):
-    """``image`` as an (H, W, 3|4) uint8 array, or a ValueError naming it."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise ValueError(f"image must be uint8 (0-255); got dtype {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(
-            f"image must have shape (H, W, 3) or (H, W, 4); got {image.shape}"
-        )
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"image is empty: shape {image.shape}")
-    return image
-
-
-def unique_colors(image):
-    """Distinct colours of an image, their pixel counts and each pixel's colour.
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W, 3) or (H, W, 4), uint8
-        Never modified.
-
-    Returns
-    -------
-    colors : ndarray of shape (m, C), uint8
-        The distinct colours, in increasing order of their packed code
-        (R, G, B[, A] as one big-endian integer).
-    counts : ndarray of shape (m,), int64
-        Number of pixels of each colour.
-    inverse : ndarray of shape (H * W,), int32
-        Index into ``colors`` of every pixel, in row-major order:
-        ``colors[inverse]`` is the image's pixels.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> image = np.array([[[9, 9, 9], [0, 0, 0], [9, 9, 9]]], dtype=np.uint8)
-    >>> colors, counts, inverse = unique_colors(image)
-    >>> colors.tolist(), counts.tolist(), inverse.tolist()
-    ([[0, 0, 0], [9, 9, 9]], [1, 2], [1, 0, 1])
-    """
-    image = _check_image(image)
-    n_channels = image.shape[2]
-    pixels = image.reshape(-1, n_channels)
-    codes = np.zeros(pixels.shape[0], dtype=np.uint32)
-    for c in range(n_channels):
-        codes <<= np.uint32(8)
-        codes |= pixels[:, c]
-
-    # Counted in one numba pass (a bitmap of all 2**24 RGB colours, or a
-    # hash table for RGBA): no sort of the pixels.
-    inverse = np.empty(codes.shape[0], dtype=np.int32)
-    unique_codes, counts = _kernels_colors.unique_codes(codes, inverse)
-
-    shifts = np.arange(8 * (n_channels - 1), -1, -8, dtype=np.uint32)
-    colors = ((unique_codes[:, np.newaxis] >> shifts) & np.uint32(0xFF)).astype(
-        np.uint8
-    )
-    return colors, counts, inverse
-
-
-def mse(original, reconstructed):
-    """Mean squared error over all pixels and channels, in 0-255 units.
-
-    Parameters
-    ----------
-    original, reconstructed : ndarray of the same shape
-        Images (any number of channels), compared as float64. Not modified.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> mse(np.array([[0, 0], [0, 0]]), np.array([[0, 2], [0, 0]]))
-    1.0
-    """
-    a = np.asarray(original)
-    b = np.asarray(reconstructed)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"original has shape {a.shape} but reconstructed has shape {b.shape}"
-        )
-    if a.size == 0:
-        raise ValueError(f"images are empty: shape {a.shape}")
-    if a.dtype == np.uint8 and b.dtype == np.uint8:
-        # Exact integer sums, a slice at a time: no float64 copies of a
-        # 12-megapixel image.
-        a, b = a.reshape(-1), b.reshape(-1)
-        total = 0
-        for start in range(0, a.size, _MSE_CHUNK):
-            diff = a[start:start + _MSE_CHUNK].astype(np.int32)
-            diff -= b[start:start + _MSE_CHUNK]
-            total += int(np.dot(diff, diff))
-        return total / a.size
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    return float(np.mean(diff * diff))
-
-
-def psnr(original, reconstructed):
-    """Peak signal-to-noise ratio in dB, peak 255: ``10 log10(255**2 / mse)``.
-
-    Returns ``inf`` when the images are identical.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> psnr(np.zeros((2, 2)), np.full((2, 2), 255.0))
-    0.0
-    """
-    return psnr_from_mse(mse(original, reconstructed))
-
-
-def psnr_from_mse(error):
-    """PSNR in dB (peak 255) of a mean squared error; ``inf`` for 0."""
-    if error == 0:
-        return float("inf")
-    return float(10.0 * np.log10(255.0**2 / error))
-
-
-def _weighted_colors(image, color_space):
-    """The points k-means clusters for ``image``: its distinct colours.
-
-    Fully transparent pixels are first set to (0, 0, 0, 0), on a copy.
-    Returns ``(image, colors, counts, inverse, X, sample_weight)``: the image
-    as clustered, ``unique_colors`` of it, the colours in the working space
-    (float32; float64 when a colour covers more than 2**24 pixels, which a
-    float32 weight would round) and the counts as weights of the same dtype.
-    """
-    if image.shape[2] == 4 and (image[..., 3] == 0).any():
-        image = image.copy()  # never touch the caller's array
-        image[image[..., 3] == 0] = 0
-    colors, counts, inverse = unique_colors(image)
-    X = np.ascontiguousarray(to_working_space(colors, color_space))
-    if counts.max() > _FLOAT32_EXACT:
-        X = X.astype(np.float64)
-    return image, colors, counts, inverse, X, counts.astype(X.dtype)
+        return palette_image(self.palette, self.indices)
 
 
 def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
@@ -327,10 +179,10 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     [[1, 0, 0], [250, 250, 250]]
     """
     start = time.perf_counter()
-    image = _check_image(image)
+    image = check_image(image)
     n_colors = check_int(n_colors, "n_colors", low=1, high=256)
-    color_space = _check_color_space(color_space)
-    level = _check_dither(dither)
+    color_space = check_color_space(color_space)
+    level = check_dither(dither)
     if method not in _METHODS:
         raise ValueError(f"method={method!r} is not 'kmeans' or 'minibatch'")
     if batch_size is not None and method != "minibatch":
@@ -339,7 +191,7 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         )
     height, width = image.shape[:2]
 
-    image, colors, counts, inverse, X, sample_weight = _weighted_colors(
+    image, colors, counts, inverse, X, sample_weight = weighted_colors(
         image, color_space)
     n_colors_in = colors.shape[0]
 
@@ -361,13 +213,13 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     if history is not None and color_space != "rgb":
         history = [_rgb_record(record, color_space) for record in history]
 
-    palette, labels, inertia = _palette_from_centers(
+    palette, labels, inertia = palette_from_centers(
         centers, X, sample_weight, colors, counts, color_space)
-    palette, remap = _sort_by_use(palette, labels, counts)
+    palette, remap = sort_by_use(palette, labels, counts)
     indices = remap[labels][inverse].reshape(height, width)
     if level:
         indices = _dither(image, palette, level=level, color_space=color_space)
-        inertia = _squared_error(image, palette[indices])
+        inertia = squared_error(image, palette[indices])
 
     return QuantizeResult(
         palette=palette,
@@ -383,89 +235,8 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     )
 
 
-def _check_color_space(color_space):
-    if not isinstance(color_space, str) or color_space not in COLOR_SPACES:
-        raise ValueError(f"color_space={color_space!r} is not 'rgb' or 'oklab'")
-    return color_space
-
-
-def _check_dither(dither):
-    """The dithering level as a float in [0, 1] (None -> 0.0), or a ValueError."""
-    if dither is None:
-        return 0.0
-    if (isinstance(dither, bool) or not isinstance(dither, numbers.Real)
-            or not 0 <= dither <= 1):
-        raise ValueError(f"dither={dither!r} must be None or a number in [0, 1]")
-    return float(dither)
-
-
-def _palette_from_centers(centers, X, sample_weight, colors, counts, color_space):
-    """Round centres to a palette and give each distinct colour its nearest entry.
-
-    Parameters
-    ----------
-    centers : ndarray of shape (k, C), float
-        Centres in the working space of ``color_space``.
-    X : ndarray of shape (m, C), float32, C-contiguous
-        The distinct colours in the working space (``to_working_space``).
-    sample_weight : ndarray of shape (m,), float32
-        ``counts`` as float32.
-    colors : ndarray of shape (m, C), uint8
-        The distinct colours.
-    counts : ndarray of shape (m,), int64
-        Pixels of each colour.
-    color_space : {"rgb", "oklab"}
-
-    Returns
-    -------
-    palette : ndarray of shape (k, C), uint8
-        The centres rounded (``from_working_space``), in the centres' order;
-        entries may be unused.
-    labels : ndarray of shape (m,), int32
-        Index of each colour's nearest palette entry in the working space (the
-        lowest index wins a tie, so of two centres rounding to the same colour
-        only the first is used).
-    sq_error : float
-        Sum over pixels of the squared RGB(A) error, 0-255 units.
-    """
-    palette = from_working_space(centers, color_space)
-    palette_work = np.ascontiguousarray(to_working_space(palette, color_space))
-    labels, distances, _ = nearest_centers(X, sample_weight,
-                                           palette_work.astype(X.dtype))
-    if color_space == "rgb":
-        # Integer differences: the float32 distances are exact (< 2**24).
-        per_color = distances.astype(np.float64)
-    else:
-        diff = colors.astype(np.float64) - palette[labels]
-        per_color = (diff * diff).sum(axis=1)
-    return palette, labels, float(counts.astype(np.float64) @ per_color)
-
-
-def _sort_by_use(palette, labels, counts):
-    """Drop unused palette entries and sort the rest by decreasing pixel count.
-
-    Returns the new palette, ndarray of shape (n_used, C), uint8, and
-    ``remap``, ndarray of shape (len(palette),), uint8: ``remap[labels]``
-    indexes the new palette (unused entries map to 0).
-    """
-    pixel_counts = np.bincount(labels, weights=counts, minlength=palette.shape[0])
-    order = np.argsort(-pixel_counts, kind="stable")
-    order = order[pixel_counts[order] > 0]  # drop entries no pixel uses
-    remap = np.zeros(palette.shape[0], dtype=np.uint8)
-    remap[order] = np.arange(order.size, dtype=np.uint8)
-    return palette[order], remap
-
-
-def _squared_error(a, b):
-    """Sum of squared differences of two uint8 images, float (0-255 units)."""
-    diff = (a.astype(np.int64) - b.astype(np.int64)).ravel()
-    return float(np.dot(diff, diff))
-
-
 def _rgb_record(record, color_space):
     """A history record with its working-space centres as RGB(A) 0-255 float32."""
-    from ._lloyd import IterationRecord
-
     centers = np.asarray(record.centers, dtype=np.float64)
     rgb = np.empty(centers.shape, dtype=np.float32)
     rgb[:, :3] = oklab_to_srgb(centers[:, :3], clip=True) * 255.0
@@ -474,8 +245,6 @@ def _rgb_record(record, color_space):
 
 
 def _initial_record(centers):
-    from ._lloyd import IterationRecord
-
     return IterationRecord(centers.copy(), 0.0)
 
 
@@ -489,9 +258,6 @@ def _make_model(method, n_colors, *, random_state, max_iter, tol, batch_size,
         return KMeans(n_colors, init="k-means++", n_init=1, max_iter=max_iter,
                       tol=tol, random_state=random_state,
                       record_history=record_history, init_size=init_size)
-    # Imported here: the mini-batch module is optional for the default path.
-    from .minibatch import MiniBatchKMeans
-
     options = {} if batch_size is None else {"batch_size": batch_size}
     return MiniBatchKMeans(n_colors, init="k-means++", max_iter=max_iter,
                            random_state=random_state,

@@ -1,0 +1,184 @@
+"""From an image's colours to a palette: the steps ``quantize`` and
+``quantize_to_psnr`` share.
+
+- ``unique_colors``: the distinct colours of an image and their pixel counts
+  (public as ``kmeans_core.unique_colors``);
+- ``weighted_colors``: the points k-means clusters, those colours in the
+  working space weighted by their counts;
+- ``palette_from_centers``: the centres rounded to uint8 colours, every
+  distinct colour labelled with its nearest rounded centre in the clustering
+  space (one assignment pass, not a new clustering); every pixel then takes
+  the label of its colour;
+- ``sort_by_use``: palette entries no pixel uses (two centres that round to
+  the same colour) dropped, the rest sorted by decreasing pixel count;
+- ``palette_image``: a palette and indices as a Pillow image of mode "P", the
+  one way the package builds one (``QuantizeResult.to_pil``, PNG and GIF
+  encoding in ``io.py``).
+"""
+
+import numpy as np
+
+from . import _kernels_colors
+from ._lloyd import nearest_centers
+from ._validation import check_image
+from .color import from_working_space, to_working_space
+
+# Largest count a float32 weight holds exactly.
+_FLOAT32_EXACT = 1 << 24
+
+
+def unique_colors(image):
+    """Distinct colours of an image, their pixel counts and each pixel's colour.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, 3) or (H, W, 4), uint8
+        Never modified.
+
+    Returns
+    -------
+    colors : ndarray of shape (m, C), uint8
+        The distinct colours, in increasing order of their packed code
+        (R, G, B[, A] as one big-endian integer).
+    counts : ndarray of shape (m,), int64
+        Number of pixels of each colour.
+    inverse : ndarray of shape (H * W,), int32
+        Index into ``colors`` of every pixel, in row-major order:
+        ``colors[inverse]`` is the image's pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.array([[[9, 9, 9], [0, 0, 0], [9, 9, 9]]], dtype=np.uint8)
+    >>> colors, counts, inverse = unique_colors(image)
+    >>> colors.tolist(), counts.tolist(), inverse.tolist()
+    ([[0, 0, 0], [9, 9, 9]], [1, 2], [1, 0, 1])
+    """
+    image = check_image(image)
+    n_channels = image.shape[2]
+    pixels = image.reshape(-1, n_channels)
+    codes = np.zeros(pixels.shape[0], dtype=np.uint32)
+    for c in range(n_channels):
+        codes <<= np.uint32(8)
+        codes |= pixels[:, c]
+
+    # Counted in one numba pass (a bitmap of all 2**24 RGB colours, or a
+    # hash table for RGBA): no sort of the pixels.
+    inverse = np.empty(codes.shape[0], dtype=np.int32)
+    unique_codes, counts = _kernels_colors.unique_codes(codes, inverse)
+
+    shifts = np.arange(8 * (n_channels - 1), -1, -8, dtype=np.uint32)
+    colors = ((unique_codes[:, np.newaxis] >> shifts) & np.uint32(0xFF)).astype(
+        np.uint8
+    )
+    return colors, counts, inverse
+
+
+def weighted_colors(image, color_space):
+    """The points k-means clusters for ``image``: its distinct colours.
+
+    Fully transparent pixels are first set to (0, 0, 0, 0), on a copy.
+    Returns ``(image, colors, counts, inverse, X, sample_weight)``: the image
+    as clustered, ``unique_colors`` of it, the colours in the working space
+    (float32; float64 when a colour covers more than 2**24 pixels, which a
+    float32 weight would round) and the counts as weights of the same dtype.
+    """
+    if image.shape[2] == 4 and (image[..., 3] == 0).any():
+        image = image.copy()  # never touch the caller's array
+        image[image[..., 3] == 0] = 0
+    colors, counts, inverse = unique_colors(image)
+    X = np.ascontiguousarray(to_working_space(colors, color_space))
+    if counts.max() > _FLOAT32_EXACT:
+        X = X.astype(np.float64)
+    return image, colors, counts, inverse, X, counts.astype(X.dtype)
+
+
+def palette_from_centers(centers, X, sample_weight, colors, counts, color_space):
+    """Round centres to a palette and give each distinct colour its nearest entry.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (k, C), float
+        Centres in the working space of ``color_space``.
+    X : ndarray of shape (m, C), float32, C-contiguous
+        The distinct colours in the working space (``to_working_space``).
+    sample_weight : ndarray of shape (m,), float32
+        ``counts`` as float32.
+    colors : ndarray of shape (m, C), uint8
+        The distinct colours.
+    counts : ndarray of shape (m,), int64
+        Pixels of each colour.
+    color_space : {"rgb", "oklab"}
+
+    Returns
+    -------
+    palette : ndarray of shape (k, C), uint8
+        The centres rounded (``from_working_space``), in the centres' order;
+        entries may be unused.
+    labels : ndarray of shape (m,), int32
+        Index of each colour's nearest palette entry in the working space (the
+        lowest index wins a tie, so of two centres rounding to the same colour
+        only the first is used).
+    sq_error : float
+        Sum over pixels of the squared RGB(A) error, 0-255 units.
+    """
+    palette = from_working_space(centers, color_space)
+    palette_work = np.ascontiguousarray(to_working_space(palette, color_space))
+    labels, distances, _ = nearest_centers(X, sample_weight,
+                                           palette_work.astype(X.dtype))
+    if color_space == "rgb":
+        # Integer differences: the float32 distances are exact (< 2**24).
+        per_color = distances.astype(np.float64)
+    else:
+        diff = colors.astype(np.float64) - palette[labels]
+        per_color = (diff * diff).sum(axis=1)
+    return palette, labels, float(counts.astype(np.float64) @ per_color)
+
+
+def sort_by_use(palette, labels, counts):
+    """Drop unused palette entries and sort the rest by decreasing pixel count.
+
+    Returns the new palette, ndarray of shape (n_used, C), uint8, and
+    ``remap``, ndarray of shape (len(palette),), uint8: ``remap[labels]``
+    indexes the new palette (unused entries map to 0).
+    """
+    pixel_counts = np.bincount(labels, weights=counts, minlength=palette.shape[0])
+    order = np.argsort(-pixel_counts, kind="stable")
+    order = order[pixel_counts[order] > 0]  # drop entries no pixel uses
+    remap = np.zeros(palette.shape[0], dtype=np.uint8)
+    remap[order] = np.arange(order.size, dtype=np.uint8)
+    return palette[order], remap
+
+
+def palette_image(palette, indices):
+    """A Pillow image of mode "P" from a palette and per-pixel indices.
+
+    Parameters
+    ----------
+    palette : ndarray of shape (n, 3) or (n, 4), uint8
+        RGB or RGBA entries; an RGBA palette gives the image the alpha of
+        each entry (saved as a PNG ``tRNS`` chunk).
+    indices : ndarray of shape (H, W), uint8
+        Index into ``palette`` of every pixel.
+
+    Returns
+    -------
+    PIL.Image.Image
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = palette_image(np.array([[0, 0, 0], [255, 0, 0]], np.uint8),
+    ...                       np.array([[0, 1, 1]], np.uint8))
+    >>> image.mode, image.size, image.convert("RGB").getpixel((1, 0))
+    ('P', (3, 1), (255, 0, 0))
+    """
+    from PIL import Image
+
+    height, width = indices.shape
+    image = Image.frombytes(
+        "P", (width, height), np.ascontiguousarray(indices).tobytes()
+    )
+    rawmode = "RGBA" if palette.shape[1] == 4 else "RGB"
+    image.putpalette(np.ascontiguousarray(palette).tobytes(), rawmode)
+    return image
