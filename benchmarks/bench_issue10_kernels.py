@@ -40,6 +40,7 @@ from kmeans_core._kernels_colors import (
     unique_codes_hash,
 )
 from kmeans_core._kernels_seeding import kmeans_plusplus_greedy
+from kmeans_core._palette import pack_colors
 
 
 def best_time(repeat, function, *args):
@@ -50,15 +51,6 @@ def best_time(repeat, function, *args):
         function(*args)
         times.append(time.thread_time() - start)
     return 1e3 * min(times)
-
-
-def pack(image):
-    pixels = image.reshape(-1, image.shape[-1])
-    codes = np.zeros(len(pixels), dtype=np.uint32)
-    for c in range(pixels.shape[1]):
-        codes <<= np.uint32(8)
-        codes |= pixels[:, c]
-    return codes
 
 
 def seeding_args(X, w, k, seed):
@@ -91,7 +83,7 @@ def bench_seeding(china, repeat):
 
 
 def bench_colors(name, image, repeat):
-    codes = pack(image)
+    codes = pack_colors(image)
     inverse = np.empty(len(codes), dtype=np.int32)
     unique_codes(codes[:10], inverse[:10])  # compile
     unique_codes_hash(codes[:10], inverse[:10])

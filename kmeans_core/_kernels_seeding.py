@@ -18,7 +18,7 @@ serial call (3 ms) and skips the work that cannot change anything:
   ``sum_i w_i * max(0, closest_i - d(x_i, c)^2)`` over the rows of the blocks
   it can reach: mathematically ``sum_i w_i * min(closest_i, d(x_i, c)^2)``,
   the potential of ``_reference.kmeans_plusplus``. Within a block the rows run in
-  SIMD lanes (one loop per case: 3 features, 4 features, any).
+  SIMD lanes (one loop for 3 features, colours, and one for any number).
 - The draws descend a tree of partial sums of ``w_i * closest_i`` over the
   rows in their original order (the leaves); after each new centre only the
   sums above the rows that came nearer are recomputed.
@@ -149,21 +149,6 @@ def _distances_rgb(Xt, blocks, n_found, point, dist):
 
 
 @njit(cache=True, nogil=True)
-def _distances_rgba(Xt, blocks, n_found, point, dist):
-    x0, x1, x2, x3 = Xt[0], Xt[1], Xt[2], Xt[3]
-    p0, p1, p2, p3 = point[0], point[1], point[2], point[3]
-    zero = p0 - p0
-    for k in range(n_found):
-        start = np.uint64(blocks[k] * _BLOCK_ROWS)
-        for j in range(start, start + np.uint64(_BLOCK_ROWS)):
-            a = x0[j] - p0
-            b = x1[j] - p1
-            c = x2[j] - p2
-            e = x3[j] - p3
-            dist[j] = zero + a * a + b * b + c * c + e * e
-
-
-@njit(cache=True, nogil=True)
 def _distances_any(Xt, blocks, n_found, point, dist):
     zero = point[0] - point[0]
     for k in range(n_found):
@@ -181,11 +166,9 @@ def _distances_any(Xt, blocks, n_found, point, dist):
 
 @njit(cache=True, nogil=True)
 def _distances(Xt, blocks, n_found, point, dist):
-    """Dispatch to ``_distances_rgb``, ``_rgba`` or ``_any`` (see above)."""
+    """Dispatch to ``_distances_rgb`` or ``_any`` (see above)."""
     if Xt.shape[0] == 3:
         _distances_rgb(Xt, blocks, n_found, point, dist)
-    elif Xt.shape[0] == 4:
-        _distances_rgba(Xt, blocks, n_found, point, dist)
     else:
         _distances_any(Xt, blocks, n_found, point, dist)
 
@@ -212,28 +195,6 @@ def _gain_rgb(Xt, blocks, n_found, point, closest_p, w_p, gain_rows):
 
 
 @njit(cache=True, nogil=True)
-def _gain_rgba(Xt, blocks, n_found, point, closest_p, w_p, gain_rows):
-    x0, x1, x2, x3 = Xt[0], Xt[1], Xt[2], Xt[3]
-    p0, p1, p2, p3 = point[0], point[1], point[2], point[3]
-    zero = p0 - p0
-    gain_rows[:] = 0.0
-    for k in range(n_found):
-        start = np.uint64(blocks[k] * _BLOCK_ROWS)
-        for r in range(np.uint64(_BLOCK_ROWS)):
-            j = start + r
-            a = x0[j] - p0
-            b = x1[j] - p1
-            c = x2[j] - p2
-            e = x3[j] - p3
-            gain = closest_p[j] - np.float64(zero + a * a + b * b + c * c + e * e)
-            gain_rows[r] += w_p[j] * max(0.0, gain)
-    total = 0.0
-    for r in range(_BLOCK_ROWS):
-        total += gain_rows[r]
-    return total
-
-
-@njit(cache=True, nogil=True)
 def _gain_any(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist):
     _distances_any(Xt, blocks, n_found, point, dist)
     gain_rows[:] = 0.0
@@ -251,14 +212,12 @@ def _gain_any(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist):
 
 @njit(cache=True, nogil=True)
 def _gain(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist):
-    """Dispatch to ``_gain_rgb``, ``_rgba`` or ``_any`` (see above).
+    """Dispatch to ``_gain_rgb`` or ``_any`` (see above).
 
     dist  OUT (n_padded,) scratch in the dtype of point, for ``_gain_any``
     """
     if Xt.shape[0] == 3:
         return _gain_rgb(Xt, blocks, n_found, point, closest_p, w_p, gain_rows)
-    if Xt.shape[0] == 4:
-        return _gain_rgba(Xt, blocks, n_found, point, closest_p, w_p, gain_rows)
     return _gain_any(Xt, blocks, n_found, point, closest_p, w_p, gain_rows, dist)
 
 

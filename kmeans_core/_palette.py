@@ -27,6 +27,26 @@ from .color import from_working_space, to_working_space
 _FLOAT32_EXACT = 1 << 24
 
 
+def pack_colors(image):
+    """Each pixel's colour as one uint32, R first: ``R << 16 | G << 8 | B``
+    (``R << 24 | G << 16 | B << 8 | A`` with alpha).
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, C), uint8
+
+    Returns
+    -------
+    ndarray of shape (H * W,), uint32
+    """
+    pixels = image.reshape(-1, image.shape[-1])
+    codes = np.zeros(pixels.shape[0], dtype=np.uint32)
+    for c in range(pixels.shape[1]):
+        codes <<= np.uint32(8)
+        codes |= pixels[:, c]
+    return codes
+
+
 def unique_colors(image):
     """Distinct colours of an image, their pixel counts and each pixel's colour.
 
@@ -56,11 +76,7 @@ def unique_colors(image):
     """
     image = check_image(image)
     n_channels = image.shape[2]
-    pixels = image.reshape(-1, n_channels)
-    codes = np.zeros(pixels.shape[0], dtype=np.uint32)
-    for c in range(n_channels):
-        codes <<= np.uint32(8)
-        codes |= pixels[:, c]
+    codes = pack_colors(image)
 
     # Counted in one numba pass (a bitmap of all 2**24 RGB colours, or a
     # hash table for RGBA): no sort of the pixels.

@@ -10,16 +10,7 @@ from kmeans_core._kernels_colors import (
     unique_codes_bitmap,
     unique_codes_hash,
 )
-
-
-def pack(image):
-    """Packed uint32 codes of an (H, W, C) uint8 image, R first (big-endian)."""
-    pixels = image.reshape(-1, image.shape[-1])
-    codes = np.zeros(len(pixels), dtype=np.uint32)
-    for c in range(pixels.shape[1]):
-        codes <<= np.uint32(8)
-        codes |= pixels[:, c]
-    return codes
+from kmeans_core._palette import pack_colors
 
 
 def unique_codes_reference(codes):
@@ -47,8 +38,8 @@ def rgb_inputs():
     return {
         "random RGB": rng.integers(0, 1 << 24, 50_000).astype(np.uint32),
         "few colours": rng.integers(0, 7, 10_000).astype(np.uint32) * 1234567,
-        "gradient": pack(gradient()),
-        "china.jpg": pack(load_sample_image("china.jpg")),
+        "gradient": pack_colors(gradient()),
+        "china.jpg": pack_colors(load_sample_image("china.jpg")),
         "extremes": np.array([0, (1 << 24) - 1, 63, 64, 0, 65, (1 << 24) - 1],
                              dtype=np.uint32),
         "one pixel": np.array([123456], dtype=np.uint32),
@@ -62,8 +53,8 @@ def rgba_inputs():
     noisy[..., 3] = rng.integers(0, 256, noisy.shape[:2])
     return {
         "random 32-bit": rng.integers(0, 1 << 32, 60_000, dtype=np.uint32),
-        "RGBA gradient": pack(gradient(n_channels=4)),
-        "RGBA noisy alpha": pack(noisy),
+        "RGBA gradient": pack_colors(gradient(n_channels=4)),
+        "RGBA noisy alpha": pack_colors(noisy),
         "extremes": np.array([0xFFFFFFFF, 0, 0x80000000, 0xFFFFFFFF, 1], dtype=np.uint32),
         "one pixel": np.array([0xDEADBEEF], dtype=np.uint32),
         "one colour": np.full(3000, 0xFF00FF80, dtype=np.uint32),
@@ -102,7 +93,7 @@ def test_32_bit_codes_hash_equals_np_unique(name):
 
 def test_rebuilds_the_image():
     image = gradient(n_channels=4)
-    codes = pack(image)
+    codes = pack_colors(image)
     inverse = np.empty(len(codes), dtype=np.int32)
     unique, counts = unique_codes(codes, inverse)
     assert_array_equal(unique[inverse], codes)
