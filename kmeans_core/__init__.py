@@ -6,10 +6,12 @@ from .color import oklab_to_srgb, srgb_to_oklab
 from .io import load_image
 from .kmeans import ConvergenceWarning, KMeans, NotFittedError
 from .minibatch import MiniBatchKMeans
+from .palettes import ColorCounts, apply_palette, color_counts, fit_palette, sum_counts
 from .quality import QualityTooLowError, quantize_to_psnr
 from .quantize import QuantizeResult, quantize
 
 __all__ = [
+    "ColorCounts",
     "ConvergenceWarning",
     "IterationRecord",
     "KMeans",
@@ -17,10 +19,14 @@ __all__ = [
     "NotFittedError",
     "QualityTooLowError",
     "QuantizeResult",
+    "apply_palette",
+    "color_counts",
+    "fit_palette",
     "load_image",
     "oklab_to_srgb",
     "quantize",
     "quantize_to_psnr",
     "srgb_to_oklab",
+    "sum_counts",
 ]
 __version__ = "0.1.0"
