@@ -25,6 +25,10 @@ on its own:
    raises (except on Ctrl-C): every failure becomes a ``FileReport``
    (``_report``, which also prints) with an exit code and a one-line message.
 
+With ``--shared-palette`` one palette is fitted on the summed colour counts
+of all the inputs between stages 2 and 3 (``_shared``), and every job maps
+its image onto it; ``--palette-from FILE`` reads the palette before stage 2.
+
 Outputs are written to a temporary file in the target folder and renamed
 into place, so a failure or a stop signal leaves no partial file (signals:
 ``_concurrency``); an existing file is replaced only with ``--force`` and an
@@ -41,6 +45,7 @@ from ._args import UsageError, parse_args
 from ._concurrency import handle_signals, run_jobs
 from ._files import plan_jobs
 from ._report import (
+    EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -50,6 +55,7 @@ from ._report import (
     one_line,
     worst_exit_code,
 )
+from ._shared import PaletteFileError, read_palette, share_palette
 
 __all__ = ["main"]
 
@@ -97,14 +103,25 @@ def main(argv=None):
 def _main(argv, prog):
     try:
         args = parse_args(argv, prog)
+        if args.palette_from is not None:
+            args.palette = read_palette(args.palette_from)
+            args.colors = len(args.palette)
         jobs, failures = plan_jobs(args)
     except UsageError as exc:
         print(one_line(f"{prog}: error: {exc} (see --help)"), file=sys.stderr)
         return EXIT_USAGE
+    except PaletteFileError as exc:
+        print(one_line(f"{prog}: error: --palette-from {exc}"), file=sys.stderr)
+        return EXIT_INPUT
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-
     start = time.perf_counter()
+    if args.shared_palette:
+        # Counted and fitted before any output is written; a file that
+        # cannot be read fails here and takes no part in the fit.
+        jobs, unreadable = share_palette(jobs, args)
+        failures = sorted(failures + unreadable, key=lambda r: r.input)
+
     printer = Printer(prog, quiet=args.quiet, as_json=args.json,
                        progress_total=len(jobs) + len(failures))
     reports = []

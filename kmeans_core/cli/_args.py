@@ -33,7 +33,8 @@ exit codes (a batch exits with the most severe: 1 > 4 > 3 > 99 > 98 > 0):
   2    usage error: bad option or value, conflicting options,
        -o with several inputs, - (standard input) as an input (nothing is done)
   3    input error: missing, unreadable, empty, truncated, corrupt or not an
-       image, more pixels than --max-pixels
+       image, more pixels than --max-pixels; a --palette-from FILE that
+       cannot be read or has more than 256 colours (nothing is done)
   4    output error: file exists (without --force), folder missing or not
        writable, output would overwrite an input
   98   skipped by --skip-if-larger (output not smaller than the input)
@@ -246,6 +247,20 @@ def build_parser(prog=None):
         "reaching MAX; if -k colours miss MAX, use them if they reach MIN, "
         "else exit code 99 and no output",
     )
+    shared = parser.add_mutually_exclusive_group()
+    shared.add_argument(
+        "--shared-palette", action="store_true",
+        help="one palette of -k colours for all the inputs, fitted on their "
+        "summed colour counts (exactly k-means over every pixel of every "
+        "file); every output carries that palette entry for entry (index i "
+        "is the same colour in every file)",
+    )
+    shared.add_argument(
+        "--palette-from", metavar="FILE",
+        help="map every input onto an existing palette instead of fitting "
+        "one: FILE's palette if it is an indexed PNG (tRNS alpha included), "
+        "else FILE's distinct colours (at most 256); no -k",
+    )
     parser.add_argument(
         "--method", choices=("kmeans", "minibatch"), default="kmeans",
         help="kmeans: k-means on the distinct colours weighted by their counts "
@@ -341,6 +356,18 @@ def parse_args(argv, prog=None):
         args.psnr_target = args.psnr
     elif args.quality is not None:
         args.psnr_min, args.psnr_target = args.quality
+    shared = ("--shared-palette" if args.shared_palette else
+              "--palette-from" if args.palette_from is not None else None)
+    if shared is not None:
+        if args.palette_from is not None and args.colors is not None:
+            raise UsageError("-k cannot be used with --palette-from (the palette "
+                             "file gives the colours)")
+        for option, used in (("--psnr", args.psnr is not None),
+                             ("--quality", args.quality is not None),
+                             ("--method minibatch", args.method != "kmeans"),
+                             ("--animate", args.animate is not None)):
+            if used:
+                raise UsageError(f"{option} cannot be used with {shared}")
     if args.colors is None:
         args.colors = 16 if args.psnr_target is None else 256
     if args.dither == 0:

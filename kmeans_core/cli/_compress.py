@@ -23,6 +23,7 @@ from ..io import (
     load_image,
 )
 from ..metrics import psnr_from_mse, squared_error
+from ..palettes import apply_palette, color_counts
 from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
 from ..quantize import quantize
 from ._files import OutputError, cause, write_atomic
@@ -42,17 +43,41 @@ def compress_file(job):
 
     Only KeyboardInterrupt goes through (after removing the temporary file).
     """
-    start = time.perf_counter()
+    report = _new_report(job)
+    _guarded(_compress, job, report)
+    return report
+
+
+def count_file(job):
+    """The colour counts of ``job``'s input for ``--shared-palette``.
+
+    Returns ``(ColorCounts, None)``, or ``(None, FileReport)`` of the failure
+    (the same codes and messages as ``compress_file``). Never raises, except
+    KeyboardInterrupt.
+    """
+    report, found = _new_report(job), []
+    _guarded(lambda job, report: found.append(
+        color_counts(_load(job, report).pixels)), job, report)
+    return (found[0], None) if found else (None, report)
+
+
+def _new_report(job):
     report = FileReport(input=job.input, output=job.output, method=job.method,
                         k=job.n_colors, color_space=job.color_space,
                         dither=job.dither, psnr_target=job.psnr_target,
-                        psnr_min=job.psnr_min)
+                        psnr_min=job.psnr_min, palette=job.palette_source)
     if job.psnr_target is not None:
         report.k, report.max_k = None, job.n_colors
+    return report
+
+
+def _guarded(work, job, report):
+    """Run ``work(job, report)``; turn every failure into ``report``'s code."""
+    start = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _compress(job, report)
+            work(job, report)
         report.warnings = list(dict.fromkeys(
             cause(w.message, job.input) for w in caught if issubclass(w.category, UserWarning)
         ))
@@ -71,7 +96,6 @@ def compress_file(job):
     if report.error is not None:
         report.status = "failed"
     report.seconds = round(time.perf_counter() - start, 4)
-    return report
 
 
 class _InputError(Exception):
@@ -82,11 +106,12 @@ class _QualityError(Exception):
     """The PSNR target cannot be reached: exit code 99."""
 
 
-def _compress(job, report):
+def _load(job, report):
+    """``load_image`` of the job's input, its errors as ``_InputError``."""
     max_pixels = DEFAULT_MAX_PIXELS if job.max_pixels is None else job.max_pixels
     try:
         report.input_bytes = os.path.getsize(job.input)
-        loaded = load_image(job.input, max_pixels=max_pixels)
+        return load_image(job.input, max_pixels=max_pixels)
     except ImageTooLargeError as exc:
         # The library names its parameter; the user set (or not) the option.
         default = "" if job.max_pixels is not None else ", the default"
@@ -95,10 +120,22 @@ def _compress(job, report):
             f"exceeds --max-pixels {max_pixels:,}{default}") from exc
     except (ImageReadError, OSError) as exc:
         raise _InputError() from exc
+
+
+def _compress(job, report):
+    loaded = _load(job, report)
     original = loaded.pixels
     report.height, report.width = int(original.shape[0]), int(original.shape[1])
 
-    if job.psnr_target is None:
+    if job.palette is not None:
+        result = apply_palette(original, job.palette, color_space=job.color_space,
+                               dither=job.dither)
+        result.n_iter = job.palette_n_iter  # of the shared fit (0: a file's)
+        if result.palette.shape[1] > original.shape[2]:
+            # An RGB image on an RGBA palette was measured as opaque RGBA.
+            original = np.dstack([original, np.full(original.shape[:2], 255,
+                                                    np.uint8)])
+    elif job.psnr_target is None:
         result = quantize(
             original, job.n_colors, method=job.method, random_state=job.seed,
             record_history=job.animate is not None, color_space=job.color_space,

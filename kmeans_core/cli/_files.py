@@ -60,6 +60,12 @@ class Job:
     dither: float | None = None
     psnr_target: float | None = None  # --psnr, or MAX of --quality
     psnr_min: float | None = None  # MIN of --quality
+    # --shared-palette / --palette-from: the palette every output carries,
+    # (n, 3|4) uint8, where it came from ("shared" or the file) and the
+    # iterations of the shared fit.
+    palette: object = None
+    palette_source: str | None = None
+    palette_n_iter: int = 0
 
 
 def _is_own_output(name, ext):
@@ -306,6 +312,8 @@ def plan_jobs(args):
             skip_if_larger=args.skip_if_larger, keep_metadata=args.keep_metadata,
             plot=args.plot, animate=args.animate, color_space=args.color_space,
             dither=args.dither, psnr_target=args.psnr_target, psnr_min=args.psnr_min,
+            palette=getattr(args, "palette", None),
+            palette_source=args.palette_from,
         ))
     return jobs, failures
 
