@@ -27,6 +27,16 @@ outputs:
   tried. Existing files are replaced only with --force; an input never.
   Outputs are written to a temporary file and renamed into place.
 
+animations:
+  An animated GIF, APNG or WebP gives every frame, composited to the full
+  picture a viewer shows. The output keeps the animation (an animated GIF
+  for .gif, an APNG for .png) with each frame's duration, the loop count and
+  transparency. One palette serves all frames (fitted on their summed
+  colour counts); --per-frame gives each frame its own (GIF only). The
+  figures cover the whole animation (bytes, frames, colours, PSNR over all
+  frames). --psnr, --quality, --plot and --animate take still images only
+  (an animated input fails with exit code 3).
+
 exit codes (a batch exits with the most severe: 1 > 4 > 3 > 99 > 98 > 0):
   0    every file compressed
   1    unexpected internal error
@@ -262,6 +272,12 @@ def build_parser(prog=None):
         "else FILE's distinct colours (at most 256); no -k",
     )
     parser.add_argument(
+        "--per-frame", action="store_true",
+        help="animated input: a palette of -k colours for each frame instead "
+        "of one for the whole animation (a GIF output only: an APNG has one "
+        "palette)",
+    )
+    parser.add_argument(
         "--method", choices=("kmeans", "minibatch"), default="kmeans",
         help="kmeans: k-means on the distinct colours weighted by their counts "
         "(exactly the all-pixel objective); minibatch: mini-batch k-means, "
@@ -368,6 +384,14 @@ def parse_args(argv, prog=None):
                              ("--animate", args.animate is not None)):
             if used:
                 raise UsageError(f"{option} cannot be used with {shared}")
+    if args.per_frame:
+        if shared is not None:
+            raise UsageError(f"--per-frame cannot be used with {shared}")
+        gif = (output_format(args.output) if args.output is not None
+               else output_format(args.ext) if args.ext is not None else "png")
+        if gif != "gif":
+            raise UsageError("--per-frame needs a GIF output (-o NAME.gif or "
+                             "--ext .gif): an APNG has one palette for all frames")
     if args.colors is None:
         args.colors = 16 if args.psnr_target is None else 256
     if args.dither == 0:

@@ -66,6 +66,7 @@ class Job:
     palette: object = None
     palette_source: str | None = None
     palette_n_iter: int = 0
+    per_frame: bool = False  # --per-frame: a palette per frame of an animation
 
 
 def _is_own_output(name, ext):
@@ -313,7 +314,7 @@ def plan_jobs(args):
             plot=args.plot, animate=args.animate, color_space=args.color_space,
             dither=args.dither, psnr_target=args.psnr_target, psnr_min=args.psnr_min,
             palette=getattr(args, "palette", None),
-            palette_source=args.palette_from,
+            palette_source=args.palette_from, per_frame=args.per_frame,
         ))
     return jobs, failures
 
