@@ -82,6 +82,8 @@ def test_shared_palette_a_bad_file_fails_alone(sprites):
     proc = run(["s0.png", "bad.png", "s1.png", "--shared-palette", "-k", "4"], sprites)
     assert proc.returncode == 3
     assert "bad.png" in proc.stderr and "Traceback" not in proc.stderr
+    lines = proc.stdout.splitlines()  # the files after the bad one print too
+    assert [line.split()[0] for line in lines[:2]] == ["s0.png", "s1.png"]
     assert (sprites / "s0-k4.png").exists() and (sprites / "s1-k4.png").exists()
     images = [load_image(sprites / n).pixels for n in ("s0.png", "s1.png")]
     palette = fit_palette(images, 4)  # the bad file takes no part in the fit

@@ -322,6 +322,13 @@ def build_parser(prog=None):
         "%(default)s; each process also uses threads)",
     )
     parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run the batch on Dask distributed: tcp://HOST:PORT of a running "
+        "scheduler (workers read and write the files at the same paths), or "
+        "'local' for a LocalCluster of --workers processes (default 2) for "
+        "this run; needs pip install \"dask[distributed]\"",
+    )
+    parser.add_argument(
         "--max-pixels", type=parse_max_pixels, default=None, metavar="N",
         help="refuse images with more pixels, before decoding (default: "
         f"{DEFAULT_MAX_PIXELS:,})",
@@ -384,6 +391,13 @@ def parse_args(argv, prog=None):
                              ("--animate", args.animate is not None)):
             if used:
                 raise UsageError(f"{option} cannot be used with {shared}")
+    if args.scheduler is not None:
+        if args.scheduler != "local" and "://" not in args.scheduler:
+            raise UsageError(f"--scheduler {args.scheduler!r} is not 'local' or "
+                             "an address like tcp://HOST:8786")
+        if args.scheduler != "local" and args.workers != 1:
+            raise UsageError("--workers is for --scheduler local; a running "
+                             "cluster has its own workers")
     if args.per_frame:
         if shared is not None:
             raise UsageError(f"--per-frame cannot be used with {shared}")

@@ -58,12 +58,25 @@ def read_palette(path):
     return colors[np.argsort(-counts, kind="stable")]
 
 
-def share_palette(jobs, args):
+def share_palette(jobs, args, count=None):
     """Fit one palette on all the jobs' inputs and give it to every job.
 
-    Returns ``(jobs, failures)``: the jobs whose input could be counted,
-    each carrying the palette, and a FileReport for each that could not.
+    ``count(jobs)`` returns ``(total ColorCounts or None, counted jobs,
+    failures)``; by default ``count_locally``, on a Dask cluster
+    ``DaskRunner.count``. Returns ``(jobs, failures)``: the jobs whose input
+    could be counted, each carrying the palette, and a FileReport for each
+    that could not.
     """
+    total, counted, failures = (count or count_locally)(jobs)
+    if not counted:
+        return [], failures
+    palette, n_iter = fit_palette(total, args.colors, random_state=args.seed,
+                                  color_space=args.color_space, return_n_iter=True)
+    return [attach_palette(job, palette, n_iter) for job in counted], failures
+
+
+def count_locally(jobs):
+    """The summed colour counts of the jobs' inputs, in this process."""
     counted, failures, parts = [], [], []
     for job in jobs:
         counts, failure = count_file(job)
@@ -72,12 +85,7 @@ def share_palette(jobs, args):
         else:
             counted.append(job)
             parts.append(counts)
-    if not counted:
-        return [], failures
-    palette, n_iter = fit_palette(sum_counts(parts), args.colors,
-                                  random_state=args.seed,
-                                  color_space=args.color_space, return_n_iter=True)
-    return [attach_palette(job, palette, n_iter) for job in counted], failures
+    return (sum_counts(parts) if parts else None), counted, failures
 
 
 def attach_palette(job, palette, n_iter):
