@@ -876,3 +876,16 @@ def test_plot_and_animation_go_through_one_temporary_file_each(tmp_path, monkeyp
     existing = (tmp_path / "p.png").read_bytes()
     assert cli.main(["a.png", "-k", "4", "--plot", "p.png", "-o", "b.png"]) == 4
     assert (tmp_path / "p.png").read_bytes() == existing
+
+
+def test_write_atomic_same_ok_accepts_only_the_same_bytes(tmp_path):
+    """A task run twice (Dask, after its worker died) finds its own output."""
+    target = tmp_path / "out.png"
+    _files.write_atomic(b"abc", str(target), force=False)
+    _files.write_atomic(b"abc", str(target), force=False, same_ok=True)
+    with pytest.raises(_files.OutputError, match="exists"):
+        _files.write_atomic(b"abd", str(target), force=False, same_ok=True)
+    with pytest.raises(_files.OutputError, match="exists"):
+        _files.write_atomic(b"abc", str(target), force=False)
+    assert target.read_bytes() == b"abc"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]

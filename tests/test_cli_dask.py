@@ -146,3 +146,30 @@ def test_ctrl_c_cancels_the_remaining_tasks(tmp_path, scheduler):
     assert 1 <= len(written) < len(names)
     for path in written:  # every output there is complete
         assert path.read_bytes().endswith(b"IEND\xaeB`\x82")
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(tmp_path, scheduler):
+    """Dask runs the killed worker's task again elsewhere; every output is
+    there and whole, none is half-written."""
+    names = []
+    for i in range(30):
+        save(photo(160, 120, seed=i), tmp_path / f"p{i:02d}.png")
+        names.append(f"p{i:02d}.png")
+    with distributed.Client(scheduler) as client:
+        pids = client.run(os.getpid)  # {worker address: pid}
+        proc = subprocess.Popen(
+            [sys.executable, str(COMPRESS), *names, "-k", "64", "--scheduler",
+             scheduler], cwd=tmp_path, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        first = proc.stdout.readline()
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        out, err = proc.communicate(timeout=300)
+        client.wait_for_workers(2, timeout=60)  # the nanny restarted it
+    assert first.startswith("p00.png"), first + err
+    assert proc.returncode == 0, err
+    assert err == ""  # no Dask log lines either
+    assert out.splitlines()[-1].startswith("30 files: 30 written, 0 skipped, 0 failed")
+    for name in names:
+        data = (tmp_path / name.replace(".png", "-k64.png")).read_bytes()
+        assert data.endswith(b"IEND\xaeB`\x82")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

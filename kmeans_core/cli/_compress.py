@@ -151,7 +151,7 @@ def _compress(job, report):
     if job.skip_if_larger and len(data) >= report.input_bytes:
         report.status, report.exit_code = "skipped", EXIT_SKIPPED
         return
-    write_atomic(data, job.output, force=job.force)
+    write_atomic(data, job.output, force=job.force, same_ok=job.rerun_safe)
     report.status, report.exit_code = "written", EXIT_OK
 
     if job.plot is not None or job.animate is not None:

@@ -8,7 +8,10 @@ batch, which reads the input and writes the output itself (atomically,
 through ``_files.write_atomic``) at a path it must see, and returns only the
 small ``FileReport``. Reports are yielded as the tasks finish, so the
 progress bar, the lines, JSON and exit codes are those of a local batch. A
-failing file fails only itself (``compress_file`` never raises); a task that
+failing file fails only itself (``compress_file`` never raises). A worker
+that dies mid-task: Dask runs the task again elsewhere, and an output the
+first run finished already holds exactly the same bytes, so it counts as
+written (``Job.rerun_safe``) rather than "exists"; a task that
 Dask gives up on (its worker died too often, ``KilledWorker``) is that file's
 internal error (exit code 1). Closing the generator early (Ctrl-C, SIGTERM)
 cancels every task not yet finished; a ``--scheduler local`` cluster is
@@ -64,8 +67,7 @@ class DaskRunner:
         distributed = require_distributed()
         # Dask's own log lines (connections closing, with tracebacks) are not
         # for the user of a command line: every outcome is in the reports.
-        for name in ("distributed", "tornado"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+        _quiet_dask_logs()
         try:
             if self.address == "local":
                 n_workers = self.n_workers or min(2, os.cpu_count() or 1)
@@ -158,7 +160,16 @@ def _absolute(job):
 
     return dataclasses.replace(job, input=absolute(job.input),
                                output=absolute(job.output),
-                               plot=absolute(job.plot), animate=absolute(job.animate))
+                               plot=absolute(job.plot), animate=absolute(job.animate),
+                               rerun_safe=True)
+
+
+def _quiet_dask_logs():
+    """Silence Dask's loggers in this process (they set their own levels)."""
+    names = [name for name in logging.root.manager.loggerDict
+             if name.split(".")[0] in ("distributed", "tornado")]
+    for name in ("distributed", "tornado", *names):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _task(work, job, n_threads):

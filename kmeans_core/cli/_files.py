@@ -67,6 +67,9 @@ class Job:
     palette_source: str | None = None
     palette_n_iter: int = 0
     per_frame: bool = False  # --per-frame: a palette per frame of an animation
+    # A task that may run twice (Dask retries it when its worker dies): an
+    # output already holding exactly its bytes counts as written.
+    rerun_safe: bool = False
 
 
 def _is_own_output(name, ext):
@@ -378,17 +381,32 @@ def _install(tmp, target, *, force):
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def write_atomic(data, target, *, force):
+def write_atomic(data, target, *, force, same_ok=False):
     """Write ``data`` to ``target`` through a temporary file in its folder.
 
     Whatever happens (error, Ctrl-C), either ``target`` holds all of ``data``
-    or it is untouched, and the temporary file is gone.
+    or it is untouched, and the temporary file is gone. ``same_ok``: a
+    ``target`` that already holds exactly ``data`` is left as it is instead
+    of refused (a task run again after its first run wrote it, on Dask).
     """
+    if same_ok and not force and _holds(target, data):
+        return
     def write(path):
         with open(path, "wb") as fh:
             fh.write(data)
 
     save_atomic(write, target, force=force)
+
+
+def _holds(path, data):
+    """Whether the regular file ``path`` holds exactly ``data``."""
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) != len(data):
+            return False
+        with open(path, "rb") as fh:
+            return fh.read() == data
+    except OSError:
+        return False
 
 
 def save_atomic(save, target, *, force):
