@@ -8,9 +8,11 @@ from .color import oklab_to_srgb, srgb_to_oklab
 from .io import load_image
 from .kmeans import ConvergenceWarning, KMeans, NotFittedError
 from .minibatch import MiniBatchKMeans
+from .palettes import ColorCounts, apply_palette, color_counts, fit_palette, sum_counts
 from .quality import QualityTooLowError, quantize_to_psnr
 
 __all__ = [
+    "ColorCounts",
     "ConvergenceWarning",
     "IterationRecord",
     "KMeans",
@@ -18,11 +20,15 @@ __all__ = [
     "NotFittedError",
     "QualityTooLowError",
     "QuantizeResult",
+    "apply_palette",
+    "color_counts",
+    "fit_palette",
     "load_image",
     "oklab_to_srgb",
     "quantize",
     "quantize_to_psnr",
     "srgb_to_oklab",
+    "sum_counts",
     "unique_colors",
 ]
 __version__ = "0.1.0"

@@ -41,6 +41,7 @@ import numpy as np
 
 from ._lloyd import IterationRecord
 from ._palette import (
+    make_model,
     palette_from_centers,
     palette_image,
     sort_by_use,
@@ -49,15 +50,10 @@ from ._palette import (
 from ._validation import check_color_space, check_dither, check_image, check_int
 from .color import oklab_to_srgb
 from .dither import dither as _dither
-from .kmeans import ConvergenceWarning, KMeans
+from .kmeans import ConvergenceWarning
 from .metrics import squared_error
-from .minibatch import MiniBatchKMeans
 
 _METHODS = ("kmeans", "minibatch")
-# Seeding sample of the default method: this many rows per colour asked for,
-# and at least _MIN_INIT_SIZE (see KMeans's init_size).
-_INIT_ROWS_PER_COLOR = 32
-_MIN_INIT_SIZE = 4096
 
 
 @dataclass
@@ -200,7 +196,7 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         n_iter = 0
         history = [_initial_record(X)] if record_history else None
     else:
-        model = _make_model(method, n_colors, random_state=random_state,
+        model = make_model(method, n_colors, random_state=random_state,
                             max_iter=max_iter, tol=tol, batch_size=batch_size,
                             record_history=record_history)
         with warnings.catch_warnings():
@@ -246,19 +242,3 @@ def _rgb_record(record, color_space):
 
 def _initial_record(centers):
     return IterationRecord(centers.copy(), 0.0)
-
-
-def _make_model(method, n_colors, *, random_state, max_iter, tol, batch_size,
-                record_history):
-    if method == "kmeans":
-        # k-means++ on a weighted sample of the colours: as good a start as
-        # seeding on all of them (china.jpg, k=256: MSE 14.28 either way), for
-        # a tenth of the time; Lloyd's iterations then use every colour.
-        init_size = max(_MIN_INIT_SIZE, _INIT_ROWS_PER_COLOR * n_colors)
-        return KMeans(n_colors, init="k-means++", n_init=1, max_iter=max_iter,
-                      tol=tol, random_state=random_state,
-                      record_history=record_history, init_size=init_size)
-    options = {} if batch_size is None else {"batch_size": batch_size}
-    return MiniBatchKMeans(n_colors, init="k-means++", max_iter=max_iter,
-                           random_state=random_state,
-                           record_history=record_history, **options)

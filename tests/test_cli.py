@@ -345,8 +345,8 @@ def test_json_lines(folder):
     assert [r["status"] for r in records] == ["written", "failed", "written"]
     assert [r["exit_code"] for r in records] == [0, 3, 0]
     assert records[0]["warnings"] == []
-    assert records[2]["warnings"] == [
-        "animated image with 2 frames; only the first frame is used"]
+    # Every frame is used now (tests/test_cli_animation.py): no warning.
+    assert records[2]["warnings"] == [] and records[2]["frames"] == 2
     a = records[0]
     out = folder / "a-k5.png"
     assert a["output"] == "a-k5.png" and a["output_bytes"] == out.stat().st_size
@@ -365,8 +365,6 @@ def test_json_lines(folder):
     assert not open_png(out).getexif()  # metadata stripped by default
     assert error_lines(proc) == [
         "compress.py: error: notimage.jpg: not an image, or a format Pillow cannot read",
-        ("compress.py: warning: anim.gif: animated image with 2 frames; only the "
-         "first frame is used"),
     ]
 
 
@@ -940,3 +938,16 @@ def test_signal_inside_a_kernel_is_still_an_interrupt(tmp_path, monkeypatch):
     monkeypatch.setattr(_compress, "_compress", broken_kernel)
     report = _compress.compress_file(jobs[0])
     assert report.exit_code == 1 and "SystemError: something else" in report.error
+
+
+def test_write_atomic_same_ok_accepts_only_the_same_bytes(tmp_path):
+    """A task run twice (Dask, after its worker died) finds its own output."""
+    target = tmp_path / "out.png"
+    _files.write_atomic(b"abc", str(target), force=False)
+    _files.write_atomic(b"abc", str(target), force=False, same_ok=True)
+    with pytest.raises(_files.OutputError, match="exists"):
+        _files.write_atomic(b"abd", str(target), force=False, same_ok=True)
+    with pytest.raises(_files.OutputError, match="exists"):
+        _files.write_atomic(b"abc", str(target), force=False)
+    assert target.read_bytes() == b"abc"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]

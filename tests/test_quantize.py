@@ -15,7 +15,6 @@ from kmeans_core import (
     KMeans,
     QuantizeResult,
     _palette,
-    _quantize,
     load_image,
     quantize,
     unique_colors,
@@ -524,7 +523,7 @@ def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
     image = (np.random.default_rng(3).integers(0, 4, (40, 48, 3)) * 80).astype(np.uint8)
     plain = quantize(image, 8, random_state=0)
     seen = []
-    real_kmeans = _quantize.KMeans
+    real_kmeans = _palette.KMeans
 
     class Recording(real_kmeans):
         def fit(self, X, y=None, sample_weight=None):
@@ -532,7 +531,7 @@ def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
             return super().fit(X, sample_weight=sample_weight)
 
     monkeypatch.setattr(_palette, "_FLOAT32_EXACT", 1)
-    monkeypatch.setattr(_quantize, "KMeans", Recording)
+    monkeypatch.setattr(_palette, "KMeans", Recording)
     wide = quantize(image, 8, random_state=0)
     assert seen == [(np.float64, np.float64)]
     assert np.abs(wide.palette.astype(int) - plain.palette.astype(int)).max() <= 1

@@ -25,6 +25,13 @@ on its own:
    raises (except on Ctrl-C): every failure becomes a ``FileReport``
    (``_report``, which also prints) with an exit code and a one-line message.
 
+With ``--shared-palette`` one palette is fitted on the summed colour counts
+of all the inputs between stages 2 and 3 (``_shared``), and every job maps
+its image onto it; ``--palette-from FILE`` reads the palette before stage 2.
+
+With ``--scheduler`` stage 3 runs as Dask tasks instead (``_dask``), one
+per file, with the same reports.
+
 Outputs are written to a temporary file in the target folder and renamed
 into place, so a failure or a stop signal leaves no partial file (signals:
 ``_concurrency``); an existing file is replaced only with ``--force`` and an
@@ -35,13 +42,15 @@ import os
 import signal
 import sys
 import time
-from contextlib import closing
+from contextlib import ExitStack, closing
 
 from .._jit import cache_is_cold, load_numba_without_scipy_linalg
 from ._args import UsageError, parse_args
 from ._concurrency import handle_signals, run_jobs
+from ._dask import DaskRunner, require_distributed
 from ._files import plan_jobs
 from ._report import (
+    EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -51,6 +60,7 @@ from ._report import (
     one_line,
     worst_exit_code,
 )
+from ._shared import PaletteFileError, read_palette, share_palette
 
 __all__ = ["main"]
 
@@ -99,41 +109,70 @@ def main(argv=None):
 def _main(argv, prog):
     try:
         args = parse_args(argv, prog)
+        if args.scheduler is not None:
+            require_distributed()  # before any work: exit 2 if missing
+        if args.palette_from is not None:
+            args.palette = read_palette(args.palette_from)
+            args.colors = len(args.palette)
         jobs, failures = plan_jobs(args)
     except UsageError as exc:
         print(one_line(f"{prog}: error: {exc} (see --help)"), file=sys.stderr)
         return EXIT_USAGE
+    except PaletteFileError as exc:
+        print(one_line(f"{prog}: error: --palette-from {exc}"), file=sys.stderr)
+        return EXIT_INPUT
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-
     start = time.perf_counter()
     if jobs and not args.quiet and cache_is_cold():
         print(f"{prog}: first run: compiling the k-means kernels, once "
               "(about 15 s; later runs load them from the cache)", file=sys.stderr,
               flush=True)
+    with ExitStack() as stack:
+        if args.scheduler is None or not jobs:
+            run, count = (lambda jobs: run_jobs(jobs, args.workers)), None
+        else:
+            n_workers = args.workers if args.workers > 1 else None
+            try:
+                runner = stack.enter_context(DaskRunner(args.scheduler, n_workers))
+            except UsageError as exc:
+                print(one_line(f"{prog}: error: {exc}"), file=sys.stderr)
+                return EXIT_USAGE
+            run, count = runner.run, runner.count
+        if args.shared_palette:
+            # Counted and fitted before any output is written; a file that
+            # cannot be read fails here and takes no part in the fit.
+            jobs, unreadable = share_palette(jobs, args, count)
+            failures = sorted(failures + unreadable, key=lambda r: r.input)
+        reports = _run(args, prog, jobs, failures, run)
+    if len(reports) > 1 and not args.quiet and not args.json:
+        print(format_summary(reports, time.perf_counter() - start), flush=True)
+    return worst_exit_code(r.exit_code for r in reports)
+
+
+def _run(args, prog, jobs, failures, run):
+    """Print the failures, then each job's report in input order as the
+    results of ``run(jobs)`` come in; the list of all reports."""
     printer = Printer(prog, quiet=args.quiet, as_json=args.json,
-                       progress_total=len(jobs) + len(failures))
+                      progress_total=len(jobs) + len(failures))
     reports = []
     try:
         for report in failures:
             reports.append(report)
             printer.report(report)
-        # Print in input order as the results come in.
-        index_of = {job.input: job.index for job in jobs}
-        done, next_index = {}, 0
+        position = {job.input: i for i, job in enumerate(jobs)}
+        done, next_position = {}, 0
         # closing(): whatever stops this loop, the workers are reaped first.
-        with closing(run_jobs(jobs, args.workers)) as results:
+        with closing(run(jobs)) as results:
             for report in results:
-                done[index_of[report.input]] = report
-                while next_index in done:
-                    reports.append(done[next_index])
-                    printer.report(done.pop(next_index))
-                    next_index += 1
+                done[position[report.input]] = report
+                while next_position in done:
+                    reports.append(done[next_position])
+                    printer.report(done.pop(next_position))
+                    next_position += 1
     finally:
         printer.close()
-    if len(reports) > 1 and not args.quiet and not args.json:
-        print(format_summary(reports, time.perf_counter() - start), flush=True)
-    return worst_exit_code(r.exit_code for r in reports)
+    return reports
 
 
 if __name__ == "__main__":

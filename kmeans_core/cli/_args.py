@@ -27,13 +27,24 @@ outputs:
   tried. Existing files are replaced only with --force; an input never.
   Outputs are written to a temporary file and renamed into place.
 
+animations:
+  An animated GIF, APNG or WebP gives every frame, composited to the full
+  picture a viewer shows. The output keeps the animation (an animated GIF
+  for .gif, an APNG for .png) with each frame's duration, the loop count and
+  transparency. One palette serves all frames (fitted on their summed
+  colour counts); --per-frame gives each frame its own (GIF only). The
+  figures cover the whole animation (bytes, frames, colours, PSNR over all
+  frames). --psnr, --quality, --plot and --animate take still images only
+  (an animated input fails with exit code 3).
+
 exit codes (a batch exits with the most severe: 1 > 4 > 3 > 99 > 98 > 0):
   0    every file compressed
   1    unexpected internal error
   2    usage error: bad option or value, conflicting options,
        -o with several inputs, - (standard input) as an input (nothing is done)
   3    input error: missing, unreadable, empty, truncated, corrupt or not an
-       image, more pixels than --max-pixels
+       image, more pixels than --max-pixels; a --palette-from FILE that
+       cannot be read or has more than 256 colours (nothing is done)
   4    output error: file exists (without --force), folder missing or not
        writable, output would overwrite an input
   98   skipped by --skip-if-larger (output not smaller than the input)
@@ -246,6 +257,26 @@ def build_parser(prog=None):
         "reaching MAX; if -k colours miss MAX, use them if they reach MIN, "
         "else exit code 99 and no output",
     )
+    shared = parser.add_mutually_exclusive_group()
+    shared.add_argument(
+        "--shared-palette", action="store_true",
+        help="one palette of -k colours for all the inputs, fitted on their "
+        "summed colour counts (exactly k-means over every pixel of every "
+        "file); every output carries that palette entry for entry (index i "
+        "is the same colour in every file)",
+    )
+    shared.add_argument(
+        "--palette-from", metavar="FILE",
+        help="map every input onto an existing palette instead of fitting "
+        "one: FILE's palette if it is an indexed PNG (tRNS alpha included), "
+        "else FILE's distinct colours (at most 256); no -k",
+    )
+    parser.add_argument(
+        "--per-frame", action="store_true",
+        help="animated input: a palette of -k colours for each frame instead "
+        "of one for the whole animation (a GIF output only: an APNG has one "
+        "palette)",
+    )
     parser.add_argument(
         "--method", choices=("kmeans", "minibatch"), default="kmeans",
         help="kmeans: k-means on the distinct colours weighted by their counts "
@@ -289,6 +320,13 @@ def build_parser(prog=None):
         "--workers", type=parse_workers, default=1, metavar="N",
         help="compress N files at once in separate processes (default: "
         "%(default)s; each process also uses threads)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run the batch on Dask distributed: tcp://HOST:PORT of a running "
+        "scheduler (workers read and write the files at the same paths), or "
+        "'local' for a LocalCluster of --workers processes (default 2) for "
+        "this run; needs pip install \"dask[distributed]\"",
     )
     parser.add_argument(
         "--max-pixels", type=parse_max_pixels, default=None, metavar="N",
@@ -341,6 +379,33 @@ def parse_args(argv, prog=None):
         args.psnr_target = args.psnr
     elif args.quality is not None:
         args.psnr_min, args.psnr_target = args.quality
+    shared = ("--shared-palette" if args.shared_palette else
+              "--palette-from" if args.palette_from is not None else None)
+    if shared is not None:
+        if args.palette_from is not None and args.colors is not None:
+            raise UsageError("-k cannot be used with --palette-from (the palette "
+                             "file gives the colours)")
+        for option, used in (("--psnr", args.psnr is not None),
+                             ("--quality", args.quality is not None),
+                             ("--method minibatch", args.method != "kmeans"),
+                             ("--animate", args.animate is not None)):
+            if used:
+                raise UsageError(f"{option} cannot be used with {shared}")
+    if args.scheduler is not None:
+        if args.scheduler != "local" and "://" not in args.scheduler:
+            raise UsageError(f"--scheduler {args.scheduler!r} is not 'local' or "
+                             "an address like tcp://HOST:8786")
+        if args.scheduler != "local" and args.workers != 1:
+            raise UsageError("--workers is for --scheduler local; a running "
+                             "cluster has its own workers")
+    if args.per_frame:
+        if shared is not None:
+            raise UsageError(f"--per-frame cannot be used with {shared}")
+        gif = (output_format(args.output) if args.output is not None
+               else output_format(args.ext) if args.ext is not None else "png")
+        if gif != "gif":
+            raise UsageError("--per-frame needs a GIF output (-o NAME.gif or "
+                             "--ext .gif): an APNG has one palette for all frames")
     if args.colors is None:
         args.colors = 16 if args.psnr_target is None else 256
     if args.dither == 0:

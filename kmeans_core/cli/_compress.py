@@ -19,11 +19,13 @@ from ..io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
     ImageTooLargeError,
+    encode_animation,
     encode_image,
     gif_palette,
-    load_image,
+    load_animation,
 )
 from ..metrics import psnr_from_mse, squared_error
+from ..palettes import apply_palette, color_counts, fit_palette, sum_counts
 from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
 from ._files import OutputError, cause, write_atomic
 from ._report import (
@@ -53,17 +55,42 @@ def compress_file(job):
 
     Only KeyboardInterrupt goes through (after removing the temporary file).
     """
-    start = time.perf_counter()
+    report = _new_report(job)
+    _guarded(_compress, job, report)
+    return report
+
+
+def count_file(job):
+    """The colour counts of ``job``'s input for ``--shared-palette``.
+
+    Returns ``(ColorCounts, None)``, or ``(None, FileReport)`` of the failure
+    (the same codes and messages as ``compress_file``). Never raises, except
+    KeyboardInterrupt.
+    """
+    report, found = _new_report(job), []
+    _guarded(lambda job, report: found.append(sum_counts(
+        color_counts(frame) for frame in _load(job, report).frames)), job, report)
+    return (found[0], None) if found else (None, report)
+
+
+def _new_report(job):
     report = FileReport(input=job.input, output=job.output, method=job.method,
                         k=job.n_colors, color_space=job.color_space,
                         dither=job.dither, psnr_target=job.psnr_target,
-                        psnr_min=job.psnr_min)
+                        psnr_min=job.psnr_min, palette=job.palette_source)
+
     if job.psnr_target is not None:
         report.k, report.max_k = None, job.n_colors
+    return report
+
+
+def _guarded(work, job, report):
+    """Run ``work(job, report)``; turn every failure into ``report``'s code."""
+    start = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _compress(job, report)
+            work(job, report)
         report.warnings = list(dict.fromkeys(
             cause(w.message, job.input) for w in caught if issubclass(w.category, UserWarning)
         ))
@@ -92,7 +119,6 @@ def compress_file(job):
     if report.error is not None:
         report.status = "failed"
     report.seconds = round(time.perf_counter() - start, 4)
-    return report
 
 
 class _InputError(Exception):
@@ -103,11 +129,13 @@ class _QualityError(Exception):
     """The PSNR target cannot be reached: exit code 99."""
 
 
-def _compress(job, report):
+def _load(job, report):
+    """``load_animation`` of the job's input (every frame; a still image is
+    one frame, read as ``load_image`` reads it), errors as ``_InputError``."""
     max_pixels = DEFAULT_MAX_PIXELS if job.max_pixels is None else job.max_pixels
     try:
         report.input_bytes = os.path.getsize(job.input)
-        loaded = load_image(job.input, max_pixels=max_pixels)
+        return load_animation(job.input, max_pixels=max_pixels)
     except ImageTooLargeError as exc:
         # The library names its parameter; the user set (or not) the option.
         default = "" if job.max_pixels is not None else ", the default"
@@ -116,55 +144,39 @@ def _compress(job, report):
             f"exceeds --max-pixels {max_pixels:,}{default}") from exc
     except (ImageReadError, OSError) as exc:
         raise _InputError() from exc
-    original = loaded.pixels
-    report.height, report.width = int(original.shape[0]), int(original.shape[1])
 
-    if job.psnr_target is None:
-        result = quantize(
-            original, job.n_colors, method=job.method, random_state=job.seed,
-            record_history=job.animate is not None, color_space=job.color_space,
-            dither=job.dither,
-        )
+
+def _compress(job, report):
+    loaded = _load(job, report)
+    frames = loaded.frames
+    report.height, report.width = int(frames[0].shape[0]), int(frames[0].shape[1])
+    if loaded.is_animated:
+        report.frames = len(frames)
+        results, data = _animation(job, report, loaded)
     else:
-        try:
-            result, tried = quantize_to_psnr(
-                original, job.psnr_target, max_colors=job.n_colors,
-                min_psnr=job.psnr_min, color_space=job.color_space,
-                dither=job.dither, random_state=job.seed,
-            )
-        except QualityTooLowError as exc:
-            raise _QualityError(str(exc)) from None
-        report.k = int(chosen_k(tried, job.psnr_target))
-        report.n_fits = len(tried)
-    data = encode_image(
-        result, job.fmt, metadata=loaded.metadata if job.keep_metadata else None
-    )
-    n_pixels = report.width * report.height
+        results = [_still(job, report, frames[0])]
+        data = encode_image(results[0], job.fmt,
+                            metadata=loaded.metadata if job.keep_metadata else None)
+    if results[0].palette.shape[1] > frames[0].shape[2]:
+        # An RGB image on an RGBA palette was measured as opaque RGBA.
+        frames = [np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]) for f in frames]
+    n_pixels = report.width * report.height * len(frames)
     report.output_bytes = len(data)
     report.ratio = round(len(data) / report.input_bytes, 4) if report.input_bytes else None
     report.bpp = round(len(data) * 8 / n_pixels, 4)
-    report.colors_in = int(result.n_colors_in)
-    report.colors_out = len(result.palette)
-    # The fit's own error: over all pixels and channels, against the image as
-    # clustered (fully transparent pixels count as (0, 0, 0, 0), whatever
-    # invisible colour they had).
-    error = float(result.inertia) / original.size
-    if job.fmt == "gif" and result.palette.shape[1] == 4:
-        # A GIF holds no partial alpha: measure what the file holds.
-        error, report.colors_out = _gif_figures(original, result)
-    report.mse = round(error, 4)
-    value = psnr_from_mse(error)
-    report.psnr = round(value, 3) if value != float("inf") else None
-    report.n_iter = int(result.n_iter)
-    report.cluster_seconds = round(float(result.seconds), 4)
+    report.colors_in = int(results[0].n_colors_in)
+    _measure(job, report, frames, results)
+    report.n_iter = int(sum(result.n_iter for result in results))
+    report.cluster_seconds = round(float(sum(result.seconds for result in results)), 4)
 
     if job.skip_if_larger and len(data) >= report.input_bytes:
         report.status, report.exit_code = "skipped", EXIT_SKIPPED
         return
-    write_atomic(data, job.output, force=job.force)
+    write_atomic(data, job.output, force=job.force, same_ok=job.rerun_safe)
     report.status, report.exit_code = "written", EXIT_OK
 
     if job.plot is not None or job.animate is not None:
+        original, result = frames[0], results[0]
         # Both write through save_atomic: one temporary file each.
         if job.plot is not None:
             plotting.save_report(
@@ -178,8 +190,96 @@ def _compress(job, report):
             report.animation = job.animate
 
 
+def _still(job, report, original):
+    """The QuantizeResult of a still image, as the options say."""
+    if job.palette is not None:
+        result = apply_palette(original, job.palette, color_space=job.color_space,
+                               dither=job.dither)
+        result.n_iter = job.palette_n_iter  # of the shared fit (0: a file's)
+        return result
+    if job.psnr_target is None:
+        return quantize(
+            original, job.n_colors, method=job.method, random_state=job.seed,
+            record_history=job.animate is not None, color_space=job.color_space,
+            dither=job.dither,
+        )
+    try:
+        result, tried = quantize_to_psnr(
+            original, job.psnr_target, max_colors=job.n_colors,
+            min_psnr=job.psnr_min, color_space=job.color_space,
+            dither=job.dither, random_state=job.seed,
+        )
+    except QualityTooLowError as exc:
+        raise _QualityError(str(exc)) from None
+    report.k = int(chosen_k(tried, job.psnr_target))
+    report.n_fits = len(tried)
+    return result
+
+
+def _animation(job, report, loaded):
+    """The QuantizeResults of every frame and the encoded animation.
+
+    One palette for all frames (fitted on their summed colour counts, or the
+    job's shared palette), or with ``--per-frame`` one ``quantize`` a frame.
+    """
+    frames = loaded.frames
+    for option, used in (("--psnr/--quality", job.psnr_target is not None),
+                         ("--plot", job.plot is not None),
+                         ("--animate", job.animate is not None)):
+        if used:
+            raise _InputError(f"animated image ({len(frames)} frames): {option} "
+                              "works on still images only")
+    start = time.perf_counter()
+    total = sum_counts(color_counts(frame) for frame in frames)
+    if job.per_frame:
+        report.palette = "per frame"
+        results = [quantize(frame, job.n_colors, method=job.method,
+                            random_state=job.seed, color_space=job.color_space,
+                            dither=job.dither) for frame in frames]
+    else:
+        if job.palette is not None:
+            palette, n_iter = job.palette, job.palette_n_iter
+        else:
+            palette, n_iter = fit_palette(total, job.n_colors, random_state=job.seed,
+                                          color_space=job.color_space,
+                                          return_n_iter=True)
+        results = [apply_palette(frame, palette, color_space=job.color_space,
+                                 dither=job.dither) for frame in frames]
+        results[0].n_iter = n_iter
+    # Figures of the whole animation: its distinct colours, all the time.
+    results[0].n_colors_in = len(total)
+    results[0].seconds = time.perf_counter() - start - sum(r.seconds for r in results[1:])
+    data = encode_animation(results, job.fmt, durations=loaded.durations,
+                            loop=loaded.loop)
+    return results, data
+
+
+def _measure(job, report, frames, results):
+    """MSE, PSNR and output colours over all frames, of what the file holds."""
+    n_values = sum(frame.size for frame in frames)
+    if job.fmt == "gif" and results[0].palette.shape[1] == 4:
+        # A GIF holds no partial alpha: measure what the file holds.
+        figures = [_gif_figures(frame, result) for frame, result in zip(frames, results)]
+        error = sum(sse for sse, _ in figures) / n_values
+        colors = np.unique(np.vstack([used for _, used in figures]), axis=0)
+        report.colors_out = len(colors)
+    else:
+        # The fit's own error: over all pixels and channels, against the
+        # image as clustered (fully transparent pixels count as (0, 0, 0, 0),
+        # whatever invisible colour they had).
+        error = sum(float(result.inertia) for result in results) / n_values
+        if len(results) == 1 or not job.per_frame:
+            report.colors_out = len(results[0].palette)
+        else:
+            report.colors_out = len(np.unique(
+                np.vstack([result.palette for result in results]), axis=0))
+    report.mse = round(error, 4)
+    value = psnr_from_mse(error)
+    report.psnr = round(value, 3) if value != float("inf") else None
+
+
 def _gif_figures(original, result):
-    """MSE and distinct colours of the GIF of an RGBA ``result``.
+    """Squared error and used colours of the GIF of an RGBA ``result``.
 
     Against the image as clustered, like the figures of a PNG; the pixels
     are those the GIF holds (``kmeans_core.io.gif_palette``: alpha all or
@@ -188,8 +288,5 @@ def _gif_figures(original, result):
     shown = gif_palette(result.palette)
     reference = original.copy()
     reference[original[..., 3] == 0] = 0
-    error = squared_error(reference, shown[result.indices]) / original.size
-    used = shown[np.unique(result.indices)]
-    return error, len(np.unique(used, axis=0))
-
-
+    error = squared_error(reference, shown[result.indices])
+    return error, np.unique(shown[np.unique(result.indices)], axis=0)

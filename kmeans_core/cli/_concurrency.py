@@ -252,7 +252,7 @@ def _worker_main(conn, n_threads, parent_pid):
         signal.signal(signum, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
     _watch_parent(parent_pid)
-    _limit_threads(n_threads)
+    limit_threads(n_threads)
     try:
         while True:
             job = conn.recv()
@@ -285,7 +285,8 @@ def _watch_parent(parent_pid):
     threading.Thread(target=watch, name="parent watcher", daemon=True).start()
 
 
-def _limit_threads(n_threads):
+def limit_threads(n_threads):
+    """Let numba use at most ``n_threads`` threads in this process (a hint)."""
     try:
         import numba
 

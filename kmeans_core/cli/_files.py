@@ -60,6 +60,16 @@ class Job:
     dither: float | None = None
     psnr_target: float | None = None  # --psnr, or MAX of --quality
     psnr_min: float | None = None  # MIN of --quality
+    # --shared-palette / --palette-from: the palette every output carries,
+    # (n, 3|4) uint8, where it came from ("shared" or the file) and the
+    # iterations of the shared fit.
+    palette: object = None
+    palette_source: str | None = None
+    palette_n_iter: int = 0
+    per_frame: bool = False  # --per-frame: a palette per frame of an animation
+    # A task that may run twice (Dask retries it when its worker dies): an
+    # output already holding exactly its bytes counts as written.
+    rerun_safe: bool = False
 
 
 def _is_own_output(name, ext):
@@ -306,6 +316,8 @@ def plan_jobs(args):
             skip_if_larger=args.skip_if_larger, keep_metadata=args.keep_metadata,
             plot=args.plot, animate=args.animate, color_space=args.color_space,
             dither=args.dither, psnr_target=args.psnr_target, psnr_min=args.psnr_min,
+            palette=getattr(args, "palette", None),
+            palette_source=args.palette_from, per_frame=args.per_frame,
         ))
     return jobs, failures
 
@@ -369,17 +381,32 @@ def _install(tmp, target, *, force):
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def write_atomic(data, target, *, force):
+def write_atomic(data, target, *, force, same_ok=False):
     """Write ``data`` to ``target`` through a temporary file in its folder.
 
     Whatever happens (error, Ctrl-C), either ``target`` holds all of ``data``
-    or it is untouched, and the temporary file is gone.
+    or it is untouched, and the temporary file is gone. ``same_ok``: a
+    ``target`` that already holds exactly ``data`` is left as it is instead
+    of refused (a task run again after its first run wrote it, on Dask).
     """
+    if same_ok and not force and _holds(target, data):
+        return
     def write(path):
         with open(path, "wb") as fh:
             fh.write(data)
 
     save_atomic(write, target, force=force)
+
+
+def _holds(path, data):
+    """Whether the regular file ``path`` holds exactly ``data``."""
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) != len(data):
+            return False
+        with open(path, "rb") as fh:
+            return fh.read() == data
+    except OSError:
+        return False
 
 
 def save_atomic(save, target, *, force):

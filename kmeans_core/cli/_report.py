@@ -55,6 +55,10 @@ class FileReport:
     k: int | None = None  # -k, or the k chosen by --psnr / --quality
     color_space: str | None = None
     dither: float | None = None  # level, None when not dithered
+    # "shared" (--shared-palette), "per frame" (--per-frame on an animation)
+    # or the --palette-from FILE
+    palette: str | None = None
+    frames: int | None = None  # frames of an animated input, None for a still
     psnr_target: float | None = None
     psnr_min: float | None = None
     max_k: int | None = None  # -k with --psnr / --quality
@@ -93,6 +97,14 @@ def format_report(report):
         options.append(report.color_space)
     if report.dither is not None:
         options.append(f"dither {report.dither:g}")
+    if report.frames is not None:
+        options.append(f"{report.frames} frames")
+    if report.palette == "shared":
+        options.append("shared palette")
+    elif report.palette == "per frame":
+        options.append("a palette per frame")
+    elif report.palette is not None:
+        options.append(f"palette from {report.palette}")
     options = f" ({', '.join(options)})" if options else ""
     figures = (
         f"{_bytes(report.input_bytes)} -> {_bytes(report.output_bytes)} bytes "
