@@ -713,24 +713,27 @@ def squared_distances(X, centers, out):
 
 
 @njit(cache=True, nogil=True)
-def unique_rows(bits, first, inverse):
+def unique_rows(bits, sample_weight, first, inverse, weights):
     """Distinct rows of ``X`` by their bits, in order of first appearance.
 
     An open-addressing hash table of the rows' bit patterns (``X.view`` as
     unsigned integers of the same width): one pass, no sort.
 
-    bits     IN  (n_samples, n_features) uint32 or uint64, the rows' bits
-    first    OUT (n_samples,) int64: ``first[:n_unique]`` is the first row of
-                 each distinct row
-    inverse  OUT (n_samples,) int64, index of each row's distinct row
-    returns  int, n_unique
+    bits           IN  (n_samples, n_features) uint32 or uint64, the rows' bits
+    sample_weight  IN  (n_samples,)
+    first          OUT (n_samples,) int32 or int64: ``first[:n_unique]`` is the
+                       first row of each distinct row
+    inverse        OUT (n_samples,) same dtype, each row's distinct row
+    weights        OUT (n_samples,) float64: ``weights[:n_unique]`` the total
+                       weight of each distinct row
+    returns        int, n_unique
     """
     n_samples, n_features = bits.shape
     size = 1
     while size < 2 * n_samples:
         size *= 2
     mask = size - 1
-    table = np.full(size, -1, dtype=np.int64)
+    table = np.full(size, -1, dtype=first.dtype)
     n_unique = 0
     for i in range(n_samples):
         h = np.uint64(0x9E3779B97F4A7C15)
@@ -744,6 +747,7 @@ def unique_rows(bits, first, inverse):
                 table[slot] = n_unique
                 first[n_unique] = i
                 inverse[i] = n_unique
+                weights[n_unique] = sample_weight[i]
                 n_unique += 1
                 break
             same = True
@@ -754,6 +758,7 @@ def unique_rows(bits, first, inverse):
                     break
             if same:
                 inverse[i] = u
+                weights[u] += sample_weight[i]
                 break
             slot = (slot + 1) & mask
     return n_unique

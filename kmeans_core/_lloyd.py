@@ -59,17 +59,20 @@ def collapse_duplicates(X, sample_weight, n_clusters):
     bits = X.view(np.uint32 if X.dtype == np.float32 else np.uint64)
     # A look at every n-th row first: rows already distinct (an image's
     # distinct colours) are not hashed in full for nothing.
-    probe = np.ascontiguousarray(bits[:: n_samples // _COLLAPSE_PROBE_ROWS])
-    first = np.empty(len(probe), dtype=np.int64)
-    inverse = np.empty(len(probe), dtype=np.int64)
-    if _kernels.unique_rows(probe, first, inverse) == len(probe):
+    rows = np.int32 if n_samples < 2**31 else np.int64
+    step = n_samples // _COLLAPSE_PROBE_ROWS
+    probe = np.ascontiguousarray(bits[::step])
+    n_probe = len(probe)
+    first, inverse = np.empty(n_probe, dtype=rows), np.empty(n_probe, dtype=rows)
+    if _kernels.unique_rows(probe, sample_weight[::step], first, inverse,
+                            np.empty(n_probe)) == n_probe:
         return X, sample_weight, None
-    first = np.empty(n_samples, dtype=np.int64)
-    inverse = np.empty(n_samples, dtype=np.int64)
-    n_unique = _kernels.unique_rows(bits, first, inverse)
+    first, inverse = np.empty(n_samples, dtype=rows), np.empty(n_samples, dtype=rows)
+    weights = np.empty(n_samples)
+    n_unique = _kernels.unique_rows(bits, sample_weight, first, inverse, weights)
     if n_unique > _COLLAPSE_MAX_DISTINCT * n_samples or n_unique < n_clusters:
         return X, sample_weight, None
-    weights = np.bincount(inverse, weights=sample_weight, minlength=n_unique)
+    weights = weights[:n_unique]
     rounded = weights.astype(X.dtype)
     if not np.array_equal(rounded, weights):
         return X, sample_weight, None

@@ -192,11 +192,12 @@ class KMeans(KMeansBase):
         self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         rng = check_random_state(self.random_state)
-        tol = scaled_tolerance(X, sample_weight, self._tol)
         # Repeated rows (a photo's pixels) become one weighted row each: the
-        # same objective on fewer rows; labels are mapped back below.
+        # same objective on fewer rows (and the same weighted variance);
+        # labels are mapped back below.
         X, sample_weight, inverse = collapse_duplicates(X, sample_weight,
                                                         self.n_clusters)
+        tol = scaled_tolerance(X, sample_weight, self._tol)
 
         best = None
         for _ in range(self._n_init):
