@@ -35,13 +35,16 @@ def scheduler():
         yield cluster.scheduler_address
 
 
+_N_FILES = 200  # the batch of the issue
+
+
 @pytest.fixture
 def batch(tmp_path):
-    """60 small images and one corrupt file, in a folder 'in'."""
+    """200 small images and one corrupt file, in a folder 'in'."""
     folder = tmp_path / "in"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    for i in range(60):
+    for i in range(_N_FILES):
         image = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8) // 32 * 32
         save(image, folder / f"img{i:03d}.png")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
@@ -76,7 +79,7 @@ def _compare(batch, scheduler, *options):
     assert dask.stderr == pool.stderr  # the one error line, the same
     assert _records(dask, "dask") == _records(pool, "pool")
     outputs = _outputs(batch / "dask")
-    assert len(outputs) == 60 and outputs == _outputs(batch / "pool")
+    assert len(outputs) == _N_FILES and outputs == _outputs(batch / "pool")
     assert not [p for p in (batch / "dask").iterdir() if p.name.startswith(".")]
 
 
