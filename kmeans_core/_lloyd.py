@@ -168,7 +168,7 @@ def sample_rows(X, sample_weight, size, rng, sampler=None):
     if size >= X.shape[0] and sampler.uniform:
         return X, sample_weight
     ids = sampler.draw(rng, size)
-    return X[ids], np.ones(size, dtype=X.dtype)
+    return np.take(X, ids, axis=0), np.ones(size, dtype=X.dtype)
 
 
 # The near centres of a centre, whose moves loosen the bounds of its rows
