@@ -231,10 +231,22 @@ class Assigner:
         return float(self.chunk_inertia.sum()), int(self.chunk_changed.sum())
 
 
-def nearest_centers(X, sample_weight, centers):
-    """Nearest centre of every row, on all threads: ``(labels, distances, inertia)``."""
-    assigner = Assigner(X, sample_weight, centers.shape[0])
-    inertia, _ = assigner.assign(centers, np.zeros(centers.shape[0]), prune=False)
+def nearest_centers(X, sample_weight, centers, guess=None):
+    """Nearest centre of every row, on all threads: ``(labels, distances, inertia)``.
+
+    ``guess``, optional (n_samples,) int labels, probably right (a fit's
+    labels for its centres rounded): a row whose distance to its guessed
+    centre is below half the gap to that centre's nearest neighbour keeps it
+    without a search, and the others are searched among nearby centres
+    only. The labels are exactly those of a full search either way.
+    """
+    n_clusters = centers.shape[0]
+    assigner = Assigner(X, sample_weight, n_clusters)
+    if guess is None:
+        inertia, _ = assigner.assign(centers, np.zeros(n_clusters), prune=False)
+    else:
+        assigner.labels[:] = guess
+        inertia, _ = assigner.assign(centers, np.zeros(n_clusters))
     return assigner.labels, assigner.distances, inertia
 
 

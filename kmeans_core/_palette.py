@@ -111,7 +111,8 @@ def weighted_colors(image, color_space):
     return image, colors, counts, inverse, X, counts.astype(X.dtype)
 
 
-def palette_from_centers(centers, X, sample_weight, colors, counts, color_space):
+def palette_from_centers(centers, X, sample_weight, colors, counts, color_space,
+                         guess=None):
     """Round centres to a palette and give each distinct colour its nearest entry.
 
     Parameters
@@ -127,6 +128,10 @@ def palette_from_centers(centers, X, sample_weight, colors, counts, color_space)
     counts : ndarray of shape (m,), int64
         Pixels of each colour.
     color_space : {"rgb", "oklab"}
+    guess : ndarray of shape (m,), int, optional
+        The fit's labels of the colours: rounding moves a centre by less than
+        one unit, so most keep theirs, and the mapping searches only the
+        others (``_lloyd.nearest_centers``); the result is the same.
 
     Returns
     -------
@@ -143,7 +148,7 @@ def palette_from_centers(centers, X, sample_weight, colors, counts, color_space)
     palette = from_working_space(centers, color_space)
     palette_work = np.ascontiguousarray(to_working_space(palette, color_space))
     labels, distances, _ = nearest_centers(X, sample_weight,
-                                           palette_work.astype(X.dtype))
+                                           palette_work.astype(X.dtype), guess)
     if color_space == "rgb":
         # Integer differences: the float32 distances are exact (< 2**24).
         per_color = distances.astype(np.float64)

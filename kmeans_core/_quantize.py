@@ -194,6 +194,7 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     if n_colors_in <= n_colors:
         centers = X
         n_iter = 0
+        guess = None
         history = [_initial_record(X)] if record_history else None
     else:
         model = make_model(method, n_colors, random_state=random_state,
@@ -204,13 +205,14 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, sample_weight=sample_weight)
         centers = model.cluster_centers_
+        guess = getattr(model, "labels_", None)
         n_iter = int(model.n_iter_)
         history = list(getattr(model, "history_", [])) if record_history else None
     if history is not None and color_space != "rgb":
         history = [_rgb_record(record, color_space) for record in history]
 
     palette, labels, inertia = palette_from_centers(
-        centers, X, sample_weight, colors, counts, color_space)
+        centers, X, sample_weight, colors, counts, color_space, guess)
     palette, remap = sort_by_use(palette, labels, counts)
     indices = remap[labels][inverse].reshape(height, width)
     if level:

@@ -201,6 +201,21 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features,
     assert n_skipped > 0.5 * 7 * len(X)  # and most rows were not searched
 
 
+def test_nearest_centers_with_a_guess_gives_a_full_search():
+    # A guess (right, wrong or random) only saves work: the labels and
+    # distances are those of a full search.
+    X = blobs(n_samples=5000, n_centers=12, seed=23, dtype=np.float32)
+    w = np.ones(len(X), np.float32)
+    centers = X[:40].copy()
+    labels, distances, inertia = _lloyd.nearest_centers(X, w, centers)
+    rng = np.random.default_rng(0)
+    for guess in (labels, rng.integers(0, 40, len(X)), np.zeros(len(X), int)):
+        got = _lloyd.nearest_centers(X, w, centers, guess)
+        assert_array_equal(got[0], labels)
+        assert_array_equal(got[1], distances)
+        assert got[2] == pytest.approx(inertia, rel=1e-9)
+
+
 def test_update_kernel_matches_reference():
     X = blobs(n_samples=3000, seed=2)
     w = np.random.default_rng(1).uniform(0, 3, len(X))
