@@ -35,11 +35,11 @@ def pack_colors(image):
 
     Parameters
     ----------
-    image : ndarray of shape (H, W, C), uint8
+    image : ndarray of shape (H, W, C) or (m, C), uint8
 
     Returns
     -------
-    ndarray of shape (H * W,), uint32
+    ndarray of shape (H * W,) or (m,), uint32
     """
     pixels = image.reshape(-1, image.shape[-1])
     codes = np.zeros(pixels.shape[0], dtype=np.uint32)

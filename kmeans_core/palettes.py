@@ -34,7 +34,13 @@ from ._lloyd import nearest_centers
 
 # The steps of the single-image path, shared so that the fit of several
 # images is the same computation (see ``fit_palette``).
-from ._palette import make_model, palette_from_centers, sort_by_use, weighted_colors
+from ._palette import (
+    make_model,
+    pack_colors,
+    palette_from_centers,
+    sort_by_use,
+    weighted_colors,
+)
 from ._quantize import QuantizeResult
 from ._validation import check_color_space, check_dither, check_image, check_int
 from .color import to_working_space
@@ -97,15 +103,6 @@ class ColorCounts:
                 and np.array_equal(self.counts, other.counts))
 
 
-def _pack(colors):
-    """(m, C) uint8 colours as uint32 codes, big-endian."""
-    codes = np.zeros(colors.shape[0], dtype=np.uint32)
-    for c in range(colors.shape[1]):
-        codes <<= np.uint32(8)
-        codes |= colors[:, c]
-    return codes
-
-
 def color_counts(image):
     """Count the distinct colours of an image.
 
@@ -129,7 +126,7 @@ def color_counts(image):
     """
     image = check_image(image)
     _, colors, counts, _, _, _ = weighted_colors(image, "rgb")
-    return ColorCounts(_pack(colors), counts.astype(np.int64), image.shape[2])
+    return ColorCounts(pack_colors(colors), counts.astype(np.int64), image.shape[2])
 
 
 def _as_rgba(counts):
