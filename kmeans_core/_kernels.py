@@ -729,8 +729,10 @@ def unique_rows(bits, sample_weight, first, inverse, weights):
     returns        int, n_unique
     """
     n_samples, n_features = bits.shape
+    # At most two thirds full: a smaller table misses the caches less
+    # (china.jpg's pixels: 5.4 ms with twice as many slots as rows, 4.1 ms).
     size = 1
-    while size < 2 * n_samples:
+    while 2 * size < 3 * n_samples:
         size *= 2
     mask = size - 1
     table = np.full(size, -1, dtype=first.dtype)
