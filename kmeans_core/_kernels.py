@@ -517,27 +517,6 @@ def apply_label_changes(X, sample_weight, labels, changed, old_labels,
 
 
 @njit(cache=True, nogil=True)
-def weighted_sums(X, sample_weight, labels, sums, weight_in_clusters):
-    """Weighted coordinate sum and total weight of the rows of each cluster.
-
-    X                   IN  (n_samples, n_features)
-    sample_weight       IN  (n_samples,)
-    labels              IN  (n_samples,) int32
-    sums                OUT (n_clusters, n_features) float64
-    weight_in_clusters  OUT (n_clusters,) float64
-    """
-    n_samples, n_features = X.shape
-    sums[:] = 0.0
-    weight_in_clusters[:] = 0.0
-    for i in range(n_samples):
-        j = labels[i]
-        w = np.float64(sample_weight[i])
-        weight_in_clusters[j] += w
-        for f in range(n_features):
-            sums[j, f] += w * X[i, f]
-
-
-@njit(cache=True, nogil=True)
 def update_centers(X, sample_weight, labels, distances, lower, sums,
                    weight_in_clusters, centers_old, centers_new, moved):
     """Move every centre to the weighted mean of its rows; return the shift.

@@ -22,6 +22,20 @@ def assign_labels(X, sample_weight, centers):
     return labels, distances, inertia
 
 
+def cluster_sums(X, sample_weight, labels, n_clusters):
+    """Weighted coordinate sum and total weight of each cluster's rows.
+
+    Returns ``(sums, weights)``: (n_clusters, n_features) and (n_clusters,),
+    float64. (The Lloyd driver keeps them up to date instead, moving only the
+    rows that changed label: ``_kernels.apply_label_changes``.)
+    """
+    w = sample_weight.astype(np.float64)
+    weights = np.bincount(labels, weights=w, minlength=n_clusters)
+    sums = np.zeros((n_clusters, X.shape[1]))
+    np.add.at(sums, labels, w[:, np.newaxis] * X)
+    return sums, weights
+
+
 def update_centers(X, sample_weight, labels, distances, centers_old):
     """Weighted mean of each cluster's rows; returns ``(centers, shift)``.
 
@@ -29,11 +43,8 @@ def update_centers(X, sample_weight, labels, distances, centers_old):
     farthest for the next empty cluster). ``shift`` is the sum of the squared
     distances the centres moved.
     """
-    n_clusters, n_features = centers_old.shape
     w = sample_weight.astype(np.float64)
-    weights = np.bincount(labels, weights=w, minlength=n_clusters)
-    sums = np.zeros((n_clusters, n_features))
-    np.add.at(sums, labels, w[:, np.newaxis] * X)
+    sums, weights = cluster_sums(X, sample_weight, labels, len(centers_old))
 
     centers = centers_old.astype(np.float64)
     empty = np.flatnonzero(weights == 0)

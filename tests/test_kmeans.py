@@ -107,8 +107,7 @@ def test_empty_cluster_takes_the_farthest_point():
     assert_allclose(new, [[0.5, 0.0], [10.0, 0.0]])
     fast = np.empty_like(centers)
     labels32 = labels.astype(np.int32)
-    sums, weights = np.empty((2, 2)), np.empty(2)
-    _kernels.weighted_sums(X, w, labels32, sums, weights)
+    sums, weights = _reference.cluster_sums(X, w, labels32, 2)
     lower = np.ones(3)
     _kernels.update_centers(X, w, labels32, distances, lower, sums, weights,
                             centers, fast, np.empty(2))
@@ -190,8 +189,8 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features,
         _kernels.apply_label_changes(X, w, assigner.labels, assigner.changed,
                                      assigner.old_labels, assigner.chunk_changed,
                                      sums, weights)
-        full_sums, full_weights = np.empty_like(sums), np.empty_like(weights)
-        _kernels.weighted_sums(X, w, assigner.labels, full_sums, full_weights)
+        full_sums, full_weights = _reference.cluster_sums(X, w, assigner.labels,
+                                                          n_clusters)
         assert_allclose(sums, full_sums, rtol=1e-9)
         assert_array_equal(weights, full_weights)
         _kernels.update_centers(X, w, assigner.labels, assigner.distances,
@@ -224,8 +223,7 @@ def test_update_kernel_matches_reference():
     ref_centers, ref_shift = _reference.update_centers(X, w, labels, dist, centers)
     new = np.empty_like(centers)
     labels = labels.astype(np.int32)
-    sums, weights = np.empty((6, 3)), np.empty(6)
-    _kernels.weighted_sums(X, w, labels, sums, weights)
+    sums, weights = _reference.cluster_sums(X, w, labels, 6)
     moved = np.empty(6)
     shift = _kernels.update_centers(X, w, labels, dist, np.zeros(len(X)), sums,
                                     weights, centers, new, moved)
@@ -460,7 +458,8 @@ def test_kernels_are_cached_module_level_functions():
     from numba.core.registry import CPUDispatcher
 
     kernels = []
-    for module in ("_kernels", "_kernels_minibatch", "_kernels_dither"):
+    for module in ("_kernels", "_kernels_minibatch", "_kernels_dither",
+                   "_kernels_seeding", "_kernels_colors"):
         module = importlib.import_module(f"kmeans_core.{module}")
         kernels += [(module.__name__, name, value) for name, value in vars(module).items()
                     if isinstance(value, CPUDispatcher)
