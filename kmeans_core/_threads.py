@@ -4,9 +4,8 @@ The kernels in ``_kernels.py`` are serial and release the GIL; a kernel that
 works on the chunks ``chunk_lo`` to ``chunk_hi`` of its rows is run here on
 contiguous ranges of chunks, one range per thread (``run_chunks``), and one
 that takes every ``step``-th chunk from ``first`` on interleaved chunks
-(``run_interleaved``). Every chunk writes only
-its own rows and slots, so the result does not depend on the number of
-threads. The number of threads is numba's (``numba.set_num_threads``).
+(``run_interleaved``). Every chunk writes only its own rows and slots, so
+the result does not depend on the number of threads. The number of threads is numba's (``numba.set_num_threads``).
 """
 
 import os
@@ -42,6 +41,17 @@ def _forget_pool():
 os.register_at_fork(after_in_child=_forget_pool)
 
 
+def _run(kernel, calls):
+    """``kernel(*call)`` for every call, the first in the calling thread."""
+    pool = _executor(len(calls) - 1)
+    futures = [pool.submit(kernel, *call) for call in calls[1:]]
+    try:
+        kernel(*calls[0])
+    finally:  # the other threads write the same buffers: let them finish
+        for future in futures:
+            future.result()
+
+
 def run_chunks(kernel, n_chunks, *args, min_chunks_per_thread=2):
     """``kernel(*args, chunk_lo, chunk_hi)`` over all ``n_chunks`` chunks.
 
@@ -54,12 +64,7 @@ def run_chunks(kernel, n_chunks, *args, min_chunks_per_thread=2):
         kernel(*args, 0, n_chunks)
         return
     bounds = [n_chunks * t // threads for t in range(threads + 1)]
-    pool = _executor(threads - 1)
-    futures = [pool.submit(kernel, *args, bounds[t], bounds[t + 1])
-               for t in range(1, threads)]
-    kernel(*args, bounds[0], bounds[1])
-    for future in futures:
-        future.result()
+    _run(kernel, [(*args, bounds[t], bounds[t + 1]) for t in range(threads)])
 
 
 def run_interleaved(kernel, n_chunks, *args, min_chunks_per_thread=2):
@@ -73,8 +78,4 @@ def run_interleaved(kernel, n_chunks, *args, min_chunks_per_thread=2):
     if threads <= 1:
         kernel(*args, 0, 1)
         return
-    pool = _executor(threads - 1)
-    futures = [pool.submit(kernel, *args, t, threads) for t in range(1, threads)]
-    kernel(*args, 0, threads)
-    for future in futures:
-        future.result()
+    _run(kernel, [(*args, t, threads) for t in range(threads)])
