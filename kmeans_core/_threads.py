@@ -5,7 +5,8 @@ works on the chunks ``chunk_lo`` to ``chunk_hi`` of its rows is run here on
 contiguous ranges of chunks, one range per thread (``run_chunks``), and one
 that takes every ``step``-th chunk from ``first`` on interleaved chunks
 (``run_interleaved``). Every chunk writes only its own rows and slots, so
-the result does not depend on the number of threads. The number of threads is numba's (``numba.set_num_threads``).
+the result does not depend on the number of threads. The number of threads
+is numba's (``numba.set_num_threads``).
 """
 
 import os
