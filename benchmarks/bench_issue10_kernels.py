@@ -3,14 +3,18 @@
 1. k-means++ seeding on quantize's sample of china.jpg (the distinct colours,
    0-255 float32, weighted by pixel count; KMeans's init_size sample of
    max(4096, 32 k) rows, unit weights) at k = 16, 64, 256:
-   ``_kernels_seeding.kmeans_plusplus_greedy`` against ``_lloyd.kmeans_plusplus``,
-   and whether both chose the same centres.
+   ``_kernels_seeding.kmeans_plusplus_greedy`` (on float32, as quantize runs
+   it) against ``_reference.kmeans_plusplus``, the step-by-step seeding in
+   NumPy (float64), and whether the kernel on float64 chose its centres.
+   (The step-by-step loop that ``_lloyd.kmeans_plusplus`` ran before issue
+   10 took 69 ms at k = 256; it now calls the kernel.)
 2. Counting distinct colours: china.jpg (273,280 pixels) and a 12-megapixel
    photo (china.jpg upscaled to 4000 x 3000 with Pillow, bicubic):
    ``_kernels_colors.unique_codes`` (the largest code, then the bitmap),
    ``unique_codes_bitmap`` alone and ``unique_codes_hash`` (the RGBA way) against
-   ``np.unique`` on the same packed codes and ``quantize.unique_colors`` on
-   the image (which also packs the codes and unpacks the colours).
+   ``np.unique`` on the same packed codes, and ``unique_colors`` on the image
+   (which calls the kernel, and also packs the codes and unpacks the
+   colours).
 3. Cold and warm start: import plus first call of both kernels in a fresh
    process, with an empty numba cache (compiling) and then with the cache.
 
@@ -33,7 +37,7 @@ import numpy as np
 from PIL import Image
 from sklearn.datasets import load_sample_image
 
-from kmeans_core import _lloyd, unique_colors
+from kmeans_core import _lloyd, _reference, unique_colors
 from kmeans_core._kernels_colors import (
     unique_codes,
     unique_codes_bitmap,
@@ -54,7 +58,8 @@ def best_time(repeat, function, *args):
 
 
 def seeding_args(X, w, k, seed):
-    """The draws of ``_lloyd.kmeans_plusplus`` with generator ``seed``."""
+    """The draws of ``_lloyd.kmeans_plusplus`` (and of the reference) with
+    generator ``seed``."""
     rng = np.random.default_rng(seed)
     wd = w.astype(np.float64)
     first = int(rng.choice(len(X), p=wd / wd.sum()))
@@ -66,7 +71,7 @@ def bench_seeding(china, repeat):
     colors, counts, _ = unique_colors(china)
     X_all, w_all = colors.astype(np.float32), counts.astype(np.float32)
     print("1. k-means++ seeding on quantize's sample of china.jpg")
-    print(f"{'k':>5} {'rows':>6} {'kernel ms':>10} {'_lloyd ms':>10} {'speed-up':>9} same")
+    print(f"{'k':>5} {'rows':>6} {'kernel ms':>10} {'NumPy ms':>10} {'speed-up':>9} same")
     for k in (16, 64, 256):
         X, w = _lloyd.sample_rows(X_all, w_all, max(4096, 32 * k),
                                   np.random.default_rng(0))
@@ -75,10 +80,13 @@ def bench_seeding(china, repeat):
         kmeans_plusplus_greedy(X, w, first, 0, uniforms, centers)  # compile
         fast = best_time(repeat, kmeans_plusplus_greedy, X, w, first, 0, uniforms,
                          centers)
-        slow = best_time(max(3, repeat // 2), lambda X=X, w=w, k=k:
-                         _lloyd.kmeans_plusplus(X, k, w, np.random.default_rng(1)))
-        expected = _lloyd.kmeans_plusplus(X, k, w, np.random.default_rng(1))
-        same = np.array_equal(centers, expected)
+        X64, w64 = X.astype(np.float64), w.astype(np.float64)
+        slow = best_time(max(3, repeat // 2), lambda X=X64, w=w64, k=k:
+                         _reference.kmeans_plusplus(X, k, w, np.random.default_rng(1)))
+        expected = _reference.kmeans_plusplus(X64, k, w64, np.random.default_rng(1))
+        centers64 = np.empty((k, 3))
+        kmeans_plusplus_greedy(X64, w64, first, 0, uniforms, centers64)
+        same = np.array_equal(centers64, expected)
         print(f"{k:>5} {len(X):>6} {fast:>10.2f} {slow:>10.2f} {slow / fast:>8.1f}x {same}")
 
 

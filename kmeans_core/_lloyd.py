@@ -216,7 +216,7 @@ class Assigner:
         """Assign every row; returns ``(inertia, n_changed)``.
 
         The four steps of ``_kernels.assign_chunks`` (scan, group, search,
-        collect), each thread on its own range of chunks.
+        collect), each thread on its own chunks (every T-th of them).
         """
         if prune:
             run_chunks(_kernels.center_bounds, len(centers), centers, moved, N_NEAR,
