@@ -172,8 +172,9 @@ def sample_rows(X, sample_weight, size, rng, sampler=None):
 
 
 # The near centres of a centre, whose moves loosen the bounds of its rows
-# (``_kernels.center_bounds``): 16 makes the fewest rows searched on photos
-# at k = 64 to 256; with fewer centres, all are near (Hamerly's own bound).
+# (``_kernels.center_bounds``): about 16 (those within a radius that holds
+# 12 to 24) makes the fewest rows searched on photos at k = 64 to 256; with
+# fewer centres, all are near (Hamerly's own bound).
 N_NEAR = 16
 
 
@@ -207,8 +208,9 @@ class Assigner:
         self.chunk_pending = np.zeros(self.n_chunks, dtype=np.int64)
         self.chunk_changed = np.zeros(self.n_chunks, dtype=np.int64)
         self.chunk_inertia = np.zeros(self.n_chunks, dtype=np.float64)
-        # A centre's coordinates and bounds in one 64-byte row for 3 features.
-        width = -(-(X.shape[1] + 3) // 8) * 8
+        # A centre's coordinates, bounds and radius in one 64-byte row for 3
+        # features (see _kernels.center_bounds).
+        width = -(-(X.shape[1] + 4) // 8) * 8
         self.center_info = np.zeros((n_clusters, width), dtype=np.float64)
         self.center_dist = np.empty((n_clusters, n_clusters), dtype=np.float64)
 
