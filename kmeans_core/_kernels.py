@@ -30,6 +30,8 @@ reordering of the arithmetic.
 import numpy as np
 from numba import njit
 
+from ._atomics import atomic_load, atomic_store, spin_while
+
 # Chunks hold at least this many rows ...
 _MIN_CHUNK_ROWS = 1024
 # ... and there are at most this many, so per-chunk slots stay few.
@@ -444,6 +446,50 @@ def assign_chunks(X, sample_weight, centers_t, center_info, center_dist, prune,
     collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
                    result_label, result_best, changed, old_labels, chunk_changed,
                    chunk_inertia, first, step)
+
+
+# The slots of a helper thread's control row (``_threads.Team``): tasks
+# posted (-1: stop), tasks done, whether the helper is polling, and the
+# task's argument (here ``prune``).
+POSTED, DONE, SERVING, TASK_ARG = 0, 1, 2, 3
+SERVE_TIMED_OUT, SERVE_STOPPED = 0, 1
+
+
+@njit(cache=True, nogil=True)
+def serve_assign_chunks(control, n_spins, X, sample_weight, centers_t, center_info,
+                        center_dist, labels, distances, lower, pending,
+                        chunk_pending, order, result_label, result_best, changed,
+                        old_labels, chunk_changed, chunk_inertia, first, step):
+    """A helper thread's loop: ``assign_chunks`` each time a task is posted.
+
+    Polls ``control[POSTED]`` without the GIL; for each new task runs
+    ``assign_chunks`` on chunks ``first, first + step, ...`` (with
+    ``prune = control[TASK_ARG] != 0``), then counts it in
+    ``control[DONE]``. Returns ``SERVE_STOPPED`` when the count posted is
+    negative, or ``SERVE_TIMED_OUT`` after ``n_spins`` polls with no task,
+    having cleared ``control[SERVING]`` and looked once more (the poster
+    wakes the helper when it finds ``SERVING`` clear after posting).
+    Other arguments as in ``assign_chunks``.
+    """
+    done = atomic_load(control, DONE)
+    while True:
+        posted = spin_while(control, POSTED, done, n_spins)
+        if posted == done:
+            atomic_store(control, SERVING, 0)
+            posted = atomic_load(control, POSTED)
+            if posted == done:
+                return SERVE_TIMED_OUT
+            atomic_store(control, SERVING, 1)
+        if posted < 0:
+            atomic_store(control, SERVING, 0)
+            return SERVE_STOPPED
+        prune = atomic_load(control, TASK_ARG) != 0
+        assign_chunks(X, sample_weight, centers_t, center_info, center_dist, prune,
+                      labels, distances, lower, pending, chunk_pending, order,
+                      result_label, result_best, changed, old_labels, chunk_changed,
+                      chunk_inertia, first, step)
+        done = posted
+        atomic_store(control, DONE, done)
 
 
 @njit(cache=True, nogil=True)

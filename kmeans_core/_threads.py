@@ -1,21 +1,38 @@
-"""Running a chunked kernel on several threads.
+"""Running the assignment on several threads.
 
-The kernels in ``_kernels.py`` are serial and release the GIL; a kernel that
-works on the chunks ``chunk_lo`` to ``chunk_hi`` of its rows is run here on
-contiguous ranges of chunks, one range per thread (``run_chunks``), and one
-that takes every ``step``-th chunk from ``first`` on interleaved chunks
-(``run_interleaved``). Every chunk writes only its own rows and slots, so
-the result does not depend on the number of threads. The number of threads
+The kernels in ``_kernels.py`` are serial and release the GIL. The
+assignment takes every ``step``-th chunk of the rows from ``first`` on, so
+thread ``t`` of ``T`` runs ``first=t, step=T`` (interleaved chunks spread
+work that is unevenly spread over the rows). Every chunk writes only its own
+rows and slots, so the result does not depend on the number of threads, which
 is numba's (``numba.set_num_threads``).
+
+A ``Team`` is the calling thread and ``T - 1`` helper threads, started for
+one k-means run. Between tasks a helper polls a shared counter without the
+GIL (``_kernels.serve_assign_chunks``) instead of sleeping: a Lloyd iteration
+on a photo's colours takes about a millisecond, and waking a sleeping thread
+costs a good part of that on a virtual machine (the idle virtual CPU halts,
+and the host takes its time to run it again). With a thread pool's sleeping
+workers, two threads made ``quantize`` slower than one. A helper with no task
+for ``_SPIN_SECONDS`` sleeps on an event, and the next task wakes it.
 """
 
-import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
 
 import numba
+import numpy as np
 
-_pool = None
-_pool_size = 0
+from . import _atomics, _kernels
+from ._kernels import DONE, POSTED, SERVE_STOPPED, SERVING, TASK_ARG
+
+# A helper polls this long after its last task before it sleeps ...
+_SPIN_SECONDS = 0.005
+# ... and the calling thread returns to Python this often while it waits for
+# the helpers, to see signals (Ctrl-C).
+_WAIT_SECONDS = 0.0002
+
+_spins_per_second = None
 
 
 def n_threads():
@@ -23,60 +40,97 @@ def n_threads():
     return numba.get_num_threads()
 
 
-def _executor(size):
-    global _pool, _pool_size
-    if _pool is None or _pool_size < size:
-        if _pool is not None:
-            _pool.shutdown(wait=False)
-        _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="kmeans")
-        _pool_size = size
-    return _pool
+def _spins(seconds):
+    """How many polls of ``_atomics.spin_while`` take about ``seconds``
+    (measured on the first call)."""
+    global _spins_per_second
+    if _spins_per_second is None:
+        control = np.zeros(1, dtype=np.int64)
+        _atomics.spin_while(control, 0, 0, 1000)  # compiled or loaded
+        n_spins = 100_000
+        start = time.perf_counter()
+        _atomics.spin_while(control, 0, 0, n_spins)
+        _spins_per_second = n_spins / max(time.perf_counter() - start, 1e-6)
+    return max(1000, int(seconds * _spins_per_second))
 
 
-def _forget_pool():
-    """A forked child has none of its parent's threads: start afresh."""
-    global _pool, _pool_size
-    _pool, _pool_size = None, 0
+class Team:
+    """``_kernels.assign_chunks`` on ``n_threads`` threads, over fixed buffers.
 
-
-os.register_at_fork(after_in_child=_forget_pool)
-
-
-def _run(kernel, calls):
-    """``kernel(*call)`` for every call, the first in the calling thread."""
-    pool = _executor(len(calls) - 1)
-    futures = [pool.submit(kernel, *call) for call in calls[1:]]
-    try:
-        kernel(*calls[0])
-    finally:  # the other threads write the same buffers: let them finish
-        for future in futures:
-            future.result()
-
-
-def run_chunks(kernel, n_chunks, *args, min_chunks_per_thread=2):
-    """``kernel(*args, chunk_lo, chunk_hi)`` over all ``n_chunks`` chunks.
-
-    The chunks are split into one contiguous range per thread (fewer threads
-    when there are fewer than ``min_chunks_per_thread`` chunks each); the
-    calling thread runs the first range.
+    ``args`` are the arguments of ``assign_chunks`` without ``prune``,
+    ``first`` and ``step``; they must stay the same arrays for the team's
+    life (their contents change). Use as a context manager, or call
+    ``close`` so that the helpers stop.
     """
-    threads = min(n_threads(), n_chunks // min_chunks_per_thread)
-    if threads <= 1:
-        kernel(*args, 0, n_chunks)
-        return
-    bounds = [n_chunks * t // threads for t in range(threads + 1)]
-    _run(kernel, [(*args, bounds[t], bounds[t + 1]) for t in range(threads)])
 
+    def __init__(self, args, n_threads):
+        self.args = args
+        self.n_threads = n_threads
+        # One 64-byte row per helper: POSTED, DONE, SERVING, TASK_ARG.
+        self.control = np.zeros((max(n_threads - 1, 1), 8), dtype=np.int64)
+        self.wake = [threading.Event() for _ in range(n_threads - 1)]
+        self.posted = 0
+        for t in range(n_threads - 1):
+            self.control[t, SERVING] = 1
+            threading.Thread(target=self._serve, args=(t,), daemon=True,
+                             name=f"kmeans-helper-{t + 1}").start()
 
-def run_interleaved(kernel, n_chunks, *args, min_chunks_per_thread=2):
-    """``kernel(*args, first, step)`` over all ``n_chunks`` chunks.
+    def _serve(self, t):
+        control = self.control[t]
+        n_spins = _spins(_SPIN_SECONDS)
+        while True:
+            status = _kernels.serve_assign_chunks(control, n_spins, *self.args,
+                                                  t + 1, self.n_threads)
+            if status == SERVE_STOPPED:
+                return
+            self.wake[t].wait()
+            self.wake[t].clear()
+            _atomics.store(control, SERVING, 1)
 
-    Thread ``t`` of ``T`` runs the chunks ``t, t + T, t + 2T, ...``
-    (``first=t, step=T``), which spreads work that is unevenly spread over
-    the rows; the calling thread runs ``first=0``.
-    """
-    threads = min(n_threads(), n_chunks // min_chunks_per_thread)
-    if threads <= 1:
-        kernel(*args, 0, 1)
-        return
-    _run(kernel, [(*args, t, threads) for t in range(threads)])
+    def run(self, prune):
+        """One assignment, every thread on its share of the chunks."""
+        a = self.args
+        if self.n_threads <= 1:
+            _kernels.assign_chunks(*a[:5], prune, *a[5:], 0, 1)
+            return
+        self.posted += 1
+        for t in range(self.n_threads - 1):
+            control = self.control[t]
+            _atomics.store(control, TASK_ARG, int(prune))
+            _atomics.store(control, POSTED, self.posted)
+            # The helper clears SERVING, then looks for a task once more:
+            # sequentially consistent, one of the two sees the other.
+            if not _atomics.load(control, SERVING):
+                self.wake[t].set()
+        try:
+            _kernels.assign_chunks(*a[:5], prune, *a[5:], 0, self.n_threads)
+        finally:  # the helpers write the same buffers: let them finish
+            self._wait()
+
+    def _wait(self):
+        """Wait for the helpers' last task, even through a Ctrl-C (raised after)."""
+        n_spins = _spins(_WAIT_SECONDS)
+        interrupted = None
+        for t in range(self.n_threads - 1):
+            while True:
+                try:
+                    if _atomics.spin_while(self.control[t], DONE, self.posted - 1,
+                                           n_spins) == self.posted:
+                        break
+                except KeyboardInterrupt as exc:
+                    interrupted = exc
+        if interrupted is not None:
+            raise interrupted
+
+    def close(self):
+        """Stop the helpers (they finish no task: none is running)."""
+        for t in range(self.n_threads - 1):
+            _atomics.store(self.control[t], POSTED, -1)
+            self.wake[t].set()
+        self.n_threads = 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

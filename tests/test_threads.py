@@ -1,0 +1,106 @@
+"""The helper threads of the assignment (``_threads.Team``)."""
+
+import threading
+import time
+
+import numba
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from kmeans_core import _atomics, _kernels, _lloyd, _threads
+
+pytestmark = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                                reason="numba has a single thread here")
+
+
+@pytest.fixture
+def two_threads():
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    yield
+    numba.set_num_threads(before)
+
+
+def _helpers_alive():
+    return [t for t in threading.enumerate() if t.name.startswith("kmeans-helper")]
+
+
+def _data(n_samples=20_000, n_clusters=24, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 255, (n_samples, 3)).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, n_samples).astype(np.float32)
+    return X, w, X[rng.choice(n_samples, n_clusters, replace=False)].copy()
+
+
+def _full_search(X, w, centers):
+    labels = np.empty(len(X), np.int32)
+    distances = np.empty(len(X), X.dtype)
+    _kernels.assign_labels(X, w, centers, labels, distances)
+    return labels
+
+
+def test_atomics_load_and_store():
+    control = np.zeros(4, dtype=np.int64)
+    _atomics.store(control, 2, 7)
+    assert control.tolist() == [0, 0, 7, 0]
+    assert _atomics.load(control, 2) == 7
+    # Returns at once when the value differs, after n_spins polls otherwise.
+    assert _atomics.spin_while(control, 2, 0, 10**12) == 7
+    assert _atomics.spin_while(control, 2, 7, 100) == 7
+
+
+def test_team_labels_equal_a_full_search_at_every_step(two_threads):
+    X, w, centers = _data()
+    moved = np.zeros(len(centers))
+    with _lloyd.Assigner(X, w, len(centers)) as assigner:
+        assert assigner.n_chunks >= 4
+        rng = np.random.default_rng(1)
+        for _ in range(6):
+            assigner.assign(centers, moved)
+            assert assigner._team.n_threads == 2
+            assert_array_equal(assigner.labels, _full_search(X, w, centers))
+            step = rng.normal(0, 2, centers.shape).astype(np.float32)
+            centers = centers + step
+            moved = np.sqrt((step.astype(np.float64) ** 2).sum(axis=1))
+
+
+def test_a_sleeping_helper_is_woken_by_the_next_task(two_threads, monkeypatch):
+    # The helper polls for a few microseconds only, then sleeps on its
+    # event; each task must wake it and come back complete.
+    monkeypatch.setattr(_threads, "_SPIN_SECONDS", 0.0)
+    X, w, centers = _data(seed=3)
+    with _lloyd.Assigner(X, w, len(centers)) as assigner:
+        assigner.assign(centers, np.zeros(len(centers)), prune=False)
+        team = assigner._team
+        for step in range(3):
+            time.sleep(0.05)
+            assert team.control[0, _kernels.SERVING] == 0  # it sleeps
+            centers = centers + np.float32(0.5)
+            assigner.assign(centers, np.full(len(centers), 0.5 * np.sqrt(3)))
+            assert team.control[0, _kernels.DONE] == step + 2
+            assert_array_equal(assigner.labels, _full_search(X, w, centers))
+
+
+def test_helpers_stop_when_the_run_ends(two_threads):
+    X, w, centers = _data(seed=5)
+    before = len(_helpers_alive())
+    _lloyd.lloyd(X, w, centers, max_iter=5, tol=0.0)
+    deadline = time.monotonic() + 5
+    while len(_helpers_alive()) > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(_helpers_alive()) == before
+
+
+def test_one_thread_starts_no_helper():
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        X, w, centers = _data(seed=6)
+        helpers = len(_helpers_alive())
+        with _lloyd.Assigner(X, w, len(centers)) as assigner:
+            assigner.assign(centers, np.zeros(len(centers)), prune=False)
+            assert assigner._team.n_threads == 1
+            assert len(_helpers_alive()) == helpers
+    finally:
+        numba.set_num_threads(before)
