@@ -155,7 +155,9 @@ def palette_from_centers(centers, X, sample_weight, colors, counts, color_space,
     else:
         diff = colors.astype(np.float64) - palette[labels]
         per_color = (diff * diff).sum(axis=1)
-    return palette, labels, float(counts.astype(np.float64) @ per_color)
+    # Not ``@``: a BLAS dot product wakes OpenBLAS's threads, which then
+    # spin for about 0.1 s and take a core from the k-means threads.
+    return palette, labels, float(np.multiply(counts, per_color).sum())
 
 
 def sort_by_use(palette, labels, counts):
