@@ -951,3 +951,33 @@ def test_write_atomic_same_ok_accepts_only_the_same_bytes(tmp_path):
         _files.write_atomic(b"abc", str(target), force=False)
     assert target.read_bytes() == b"abc"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+@pytest.mark.parametrize("stop", ["worker", "command"])
+def test_a_stop_signal_while_the_temporary_file_is_created_leaves_none(
+        tmp_path, monkeypatch, stop):
+    # The signal lands just after the temporary file exists, before its name
+    # is returned: the handler's KeyboardInterrupt must wait until a try
+    # stands ready to remove it.
+    from kmeans_core.cli import _concurrency
+
+    created = _files._temp_path
+
+    def created_then_signal(target):
+        name = created(target)
+        if stop == "worker":
+            _concurrency._stop_worker(signal.SIGTERM, None)
+        else:
+            _concurrency._raise_interrupted(signal.SIGTERM, None)
+        return name
+
+    saved = {s: signal.getsignal(s) for s in _concurrency._SIGNALS}
+    monkeypatch.setattr(_files, "_temp_path", created_then_signal)
+    monkeypatch.setattr(_concurrency, "_received", [])
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _files.write_atomic(b"data", tmp_path / "out.png", force=False)
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert os.listdir(tmp_path) == []

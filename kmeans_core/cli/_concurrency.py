@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import wait
 
 from ._compress import compress_file
-from ._files import remove_temporary_files
+from ._files import hold_interrupt, remove_temporary_files
 from ._report import EXIT_INTERNAL, failed
 
 _SIGNALS = tuple(
@@ -81,7 +81,9 @@ _received = []  # the stop signal received, if any
 def _raise_interrupted(signum, frame):
     _disarm()
     _received.append(signum)
-    raise Interrupted(signum)
+    exc = Interrupted(signum)
+    if not hold_interrupt(exc):  # a temporary file is being created
+        raise exc
 
 
 @contextmanager
@@ -263,7 +265,9 @@ def _worker_main(conn, n_threads, parent_pid):
 
 def _stop_worker(signum, frame):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
+    exc = KeyboardInterrupt()
+    if not hold_interrupt(exc):  # a temporary file is being created
+        raise exc
 
 
 def _watch_parent(parent_pid):

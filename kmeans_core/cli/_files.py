@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ._args import UsageError, output_format
@@ -409,11 +410,40 @@ def _holds(path, data):
         return False
 
 
+# While a temporary file is being created, the stop signals' handlers do not
+# raise: they leave their exception here, and it is raised as soon as the
+# file's name is known and a ``try`` stands ready to remove it.
+_held = None
+
+
+def hold_interrupt(exc):
+    """For a stop-signal handler: keep ``exc`` to raise at the end of a
+    ``_interrupts_held`` block, if one is running; whether it was kept."""
+    if _held is None:
+        return False
+    _held.append(exc)
+    return True
+
+
+@contextmanager
+def _interrupts_held():
+    global _held
+    _held = []
+    try:
+        yield
+    finally:
+        held, _held = _held, None
+        if held:
+            raise held[0]
+
+
 def save_atomic(save, target, *, force):
     """Like ``write_atomic``, for a function ``save(path)`` that writes a file;
     returns what ``save`` returns."""
-    tmp = _temp_path(target)
+    tmp = None
     try:
+        with _interrupts_held():
+            tmp = _temp_path(target)
         try:
             result = save(tmp)
         except OSError as exc:
@@ -424,7 +454,8 @@ def save_atomic(save, target, *, force):
         _install(tmp, target, force=force)
         return result
     except BaseException:
-        _remove_quietly(tmp)
+        if tmp is not None:
+            _remove_quietly(tmp)
         raise
 
 
