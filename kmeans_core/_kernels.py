@@ -11,7 +11,7 @@ drivers split the rows into chunks and run ranges of chunks on threads
 
 Determinism: rows are split into chunks whose size depends only on
 ``n_samples``, never on the number of threads. Each chunk writes its own slot
-(inertia, list of changed labels), and the slots are combined in chunk order
+(list of changed labels), and the slots are combined in chunk order
 afterwards, so a result is the same bit for bit with 1 or 2 threads.
 
 Precision: distances are computed in the dtype of ``X`` (float32 is the fast
@@ -129,8 +129,8 @@ def _keep_two(d, j, r, best, second, arg):
 
 
 @njit(cache=True, nogil=True)
-def scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
-                pending, chunk_pending, chunk_inertia, first, step):
+def scan_chunks(X, center_info, prune, labels, distances, lower, pending,
+                chunk_pending, first, step):
     """Step 1: find the rows of chunks ``first, first + step, ...`` that need a search.
 
     With ``prune``, a row keeps its label without a search when its distance
@@ -157,7 +157,6 @@ def scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
     cache line: 2.6x faster than with branches and separate arrays.
 
     X              IN    (n_samples, n_features) float32/float64
-    sample_weight  IN    (n_samples,) same dtype as X
     center_info    IN    (n_clusters, >= n_features + 3) float64, per centre:
                          its coordinates, then ``half_gap`` (half the distance
                          to the nearest other centre), ``near_move`` (the
@@ -174,8 +173,6 @@ def scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
                          lists the rows that need a
                          search from ``pending[start_c]`` on, in row order
     chunk_pending  OUT   (n_chunks,) int64, how many rows of each chunk
-    chunk_inertia  OUT   (n_chunks,) float64, sum of weight x distance of the
-                         rows that keep their label
     """
     n_samples = X.shape[0]
     size = chunk_rows(n_samples)
@@ -184,28 +181,25 @@ def scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
         start = chunk * size
         end = min(start + size, n_samples)
         if prune and X.shape[1] == 3:
-            n_pending, inertia = _scan_rows3(X, sample_weight, center_info, labels,
-                                             distances, lower, pending, start, end)
+            n_pending = _scan_rows3(X, center_info, labels, distances, lower,
+                                    pending, start, end)
         elif prune:
-            n_pending, inertia = _scan_rows(X, sample_weight, center_info, labels,
-                                            distances, lower, pending, start, end)
+            n_pending = _scan_rows(X, center_info, labels, distances, lower,
+                                   pending, start, end)
         else:
             for i in range(start, end):
                 pending[i] = i
-            n_pending, inertia = end - start, 0.0
+            n_pending = end - start
         chunk_pending[chunk] = n_pending
-        chunk_inertia[chunk] = inertia
 
 
 @njit(cache=True, nogil=True)
-def _scan_rows(X, sample_weight, center_info, labels, distances, lower, pending,
-               start, end):
+def _scan_rows(X, center_info, labels, distances, lower, pending, start, end):
     """The loop of ``scan_chunks`` over rows ``start`` to ``end``."""
     n_features = X.shape[1]
     to_x = X.dtype.type
     h, m, g = n_features, n_features + 1, n_features + 2
     n_pending = 0
-    inertia = 0.0
     for i in range(start, end):
         own = labels[i]
         a = max(own, 0)
@@ -221,19 +215,16 @@ def _scan_rows(X, sample_weight, center_info, labels, distances, lower, pending,
         keep = (own >= 0) & (u < max(center_info[a, h], bound) * (1.0 - _PRUNE_MARGIN))
         pending[start + n_pending] = i
         n_pending += 1 - keep
-        inertia += sample_weight[i] * d_own if keep else 0.0
-    return n_pending, inertia
+    return n_pending
 
 
 @njit(cache=True, nogil=True)
-def _scan_rows3(X, sample_weight, center_info, labels, distances, lower, pending,
-               start, end):
+def _scan_rows3(X, center_info, labels, distances, lower, pending, start, end):
     """``_scan_rows`` for 3 features (colours), written out (1.5x faster), in
     two loops per block of rows: the tests, then the list (1.2x faster)."""
     to_x = X.dtype.type
     h, m, g = 3, 4, 5
     n_pending = 0
-    inertia = 0.0
     keep = np.empty(_SCAN_BLOCK, dtype=np.bool_)
     for block in range(start, end, _SCAN_BLOCK):
         block_end = min(block + _SCAN_BLOCK, end)
@@ -253,11 +244,9 @@ def _scan_rows3(X, sample_weight, center_info, labels, distances, lower, pending
             keep[i - block] = (own >= 0) & (
                 u < max(center_info[a, h], bound) * (1.0 - _PRUNE_MARGIN))
         for i in range(block, block_end):
-            kept = keep[i - block]
             pending[start + n_pending] = i
-            n_pending += 1 - kept
-            inertia += sample_weight[i] * distances[i] if kept else 0.0
-    return n_pending, inertia
+            n_pending += 1 - keep[i - block]
+    return n_pending
 
 
 @njit(cache=True, nogil=True)
@@ -383,14 +372,12 @@ def search_groups(X, centers_t, center_dist, labels, distances, lower, pending,
 
 
 @njit(cache=True, nogil=True)
-def collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
-                   result_label, result_best, changed, old_labels, chunk_changed,
-                   chunk_inertia, first, step):
+def collect_chunks(labels, distances, pending, chunk_pending, result_label,
+                   result_best, changed, old_labels, chunk_changed, first, step):
     """Step 4: record the searched rows' labels, and which rows changed label.
 
     Chunks ``first, first + step, ...``.
 
-    sample_weight  IN    (n_samples,)
     labels         INOUT (n_samples,) int32
     distances      OUT   (n_samples,) squared distance to the own centre
     pending, chunk_pending, result_label, result_best  IN  from steps 1 and 3
@@ -399,13 +386,11 @@ def collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
                          row order
     old_labels     OUT   (n_samples,) int32, their label before (-1: none)
     chunk_changed  OUT   (n_chunks,) int64, how many rows of each chunk changed
-    chunk_inertia  INOUT (n_chunks,) float64, completed with the searched rows
     """
     size = chunk_rows(labels.shape[0])
     for chunk in range(first, chunk_pending.shape[0], step):
         start = chunk * size
         n_changed = 0
-        inertia = chunk_inertia[chunk]
         for m in range(start, start + chunk_pending[chunk]):
             row = pending[m]
             new = result_label[m]
@@ -415,27 +400,26 @@ def collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
                 n_changed += 1
                 labels[row] = new
             distances[row] = result_best[m]
-            inertia += sample_weight[row] * result_best[m]
         chunk_changed[chunk] = n_changed
-        chunk_inertia[chunk] = inertia
 
 
 @njit(cache=True, nogil=True)
-def assign_chunks(X, sample_weight, centers_t, center_info, center_dist, prune,
-                  labels, distances, lower, pending, chunk_pending, order,
-                  result_label, result_best, changed, old_labels, chunk_changed,
-                  chunk_inertia, first, step):
+def assign_chunks(X, centers_t, center_info, center_dist, prune, labels, distances,
+                  lower, pending, chunk_pending, order, result_label, result_best,
+                  changed, old_labels, chunk_changed, first, step):
     """The four steps of the assignment for chunks ``first, first + step, ...``.
 
     One call per thread and iteration: a thread groups and searches the rows
     of its own chunks, so the threads meet once per assignment, not once per
     step. Thread t of T takes every T-th chunk from chunk t: photos' colours
-    come sorted, and contiguous halves can hold very different work. (Which rows share a group, and so the candidates and the new lower
-    bounds, then depend on the split; the labels, distances and inertia do
-    not.) Arguments as in the four steps.
+    come sorted, and contiguous halves can hold very different work. (Which
+    rows share a group, and so the candidates and the new lower bounds, then
+    depend on the split; the labels and distances do not.) The inertia is
+    not summed here: Lloyd's iterations do not need it, and
+    ``weighted_inertia`` sums it when asked. Arguments as in the four steps.
     """
-    scan_chunks(X, sample_weight, center_info, prune, labels, distances, lower,
-                pending, chunk_pending, chunk_inertia, first, step)
+    scan_chunks(X, center_info, prune, labels, distances, lower, pending,
+                chunk_pending, first, step)
     group_start = np.empty(centers_t.shape[1] + 2, dtype=np.int64)
     n_pending = group_pending(labels, pending, chunk_pending, order, group_start,
                               first, step)
@@ -443,9 +427,32 @@ def assign_chunks(X, sample_weight, centers_t, center_info, center_dist, prune,
     search_groups(X, centers_t, center_dist, labels, distances, lower, pending,
                   order, group_start, result_label, result_best, base,
                   base + n_pending)
-    collect_chunks(sample_weight, labels, distances, pending, chunk_pending,
-                   result_label, result_best, changed, old_labels, chunk_changed,
-                   chunk_inertia, first, step)
+    collect_chunks(labels, distances, pending, chunk_pending, result_label,
+                   result_best, changed, old_labels, chunk_changed, first, step)
+
+
+@njit(cache=True, nogil=True)
+def weighted_inertia(sample_weight, distances):
+    """Sum of ``sample_weight * distances`` in float64, in a fixed order.
+
+    Four running sums over the rows in turn (rows 0, 4, 8, ... in the first),
+    added at the end: the same result on any number of threads, and four
+    additions in flight instead of one.
+
+    sample_weight  IN  (n_samples,)
+    distances      IN  (n_samples,)
+    """
+    n = distances.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        s0 += np.float64(sample_weight[i]) * np.float64(distances[i])
+        s1 += np.float64(sample_weight[i + 1]) * np.float64(distances[i + 1])
+        s2 += np.float64(sample_weight[i + 2]) * np.float64(distances[i + 2])
+        s3 += np.float64(sample_weight[i + 3]) * np.float64(distances[i + 3])
+    for i in range(n4, n):
+        s0 += np.float64(sample_weight[i]) * np.float64(distances[i])
+    return (s0 + s1) + (s2 + s3)
 
 
 # The slots of a helper thread's control row (``_threads.Team``): tasks
@@ -456,10 +463,10 @@ SERVE_TIMED_OUT, SERVE_STOPPED = 0, 1
 
 
 @njit(cache=True, nogil=True)
-def serve_assign_chunks(control, n_spins, X, sample_weight, centers_t, center_info,
-                        center_dist, labels, distances, lower, pending,
-                        chunk_pending, order, result_label, result_best, changed,
-                        old_labels, chunk_changed, chunk_inertia, first, step):
+def serve_assign_chunks(control, n_spins, X, centers_t, center_info, center_dist,
+                        labels, distances, lower, pending, chunk_pending, order,
+                        result_label, result_best, changed, old_labels,
+                        chunk_changed, first, step):
     """A helper thread's loop: ``assign_chunks`` each time a task is posted.
 
     Polls ``control[POSTED]`` without the GIL; for each new task runs
@@ -484,10 +491,9 @@ def serve_assign_chunks(control, n_spins, X, sample_weight, centers_t, center_in
             atomic_store(control, SERVING, 0)
             return SERVE_STOPPED
         prune = atomic_load(control, TASK_ARG) != 0
-        assign_chunks(X, sample_weight, centers_t, center_info, center_dist, prune,
-                      labels, distances, lower, pending, chunk_pending, order,
-                      result_label, result_best, changed, old_labels, chunk_changed,
-                      chunk_inertia, first, step)
+        assign_chunks(X, centers_t, center_info, center_dist, prune, labels,
+                      distances, lower, pending, chunk_pending, order, result_label,
+                      result_best, changed, old_labels, chunk_changed, first, step)
         done = posted
         atomic_store(control, DONE, done)
 
@@ -509,7 +515,6 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     n_samples = X.shape[0]
     size = chunk_rows(n_samples)
     n_chunks = (n_samples + size - 1) // size
-    chunk_inertia = np.empty(n_chunks, dtype=np.float64)
     chunk_pending = np.empty(n_chunks, dtype=np.int64)
     chunk_changed = np.empty(n_chunks, dtype=np.int64)
     pending = np.empty(n_samples, dtype=np.int32)
@@ -520,11 +525,11 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     old_labels = np.empty(n_samples, dtype=np.int32)
     lower = np.empty(n_samples, dtype=np.float64)
     labels[:] = -1
-    assign_chunks(X, sample_weight, np.ascontiguousarray(centers.T),
-                  np.zeros((1, 1)), np.zeros((1, 1)), False, labels, distances,
-                  lower, pending, chunk_pending, order, result_label, result_best,
-                  changed, old_labels, chunk_changed, chunk_inertia, 0, 1)
-    return chunk_inertia.sum()
+    assign_chunks(X, np.ascontiguousarray(centers.T), np.zeros((1, 1)),
+                  np.zeros((1, 1)), False, labels, distances, lower, pending,
+                  chunk_pending, order, result_label, result_best, changed,
+                  old_labels, chunk_changed, 0, 1)
+    return weighted_inertia(sample_weight, distances)
 
 
 @njit(cache=True, nogil=True)

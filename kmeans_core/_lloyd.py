@@ -211,7 +211,6 @@ class Assigner:
         self.result_best = np.empty(n_samples, dtype=X.dtype)
         self.chunk_pending = np.zeros(self.n_chunks, dtype=np.int64)
         self.chunk_changed = np.zeros(self.n_chunks, dtype=np.int64)
-        self.chunk_inertia = np.zeros(self.n_chunks, dtype=np.float64)
         self.centers_t = np.empty((X.shape[1], n_clusters), dtype=X.dtype)
         # A centre's coordinates, bounds and radius in one 64-byte row for 3
         # features (see _kernels.center_bounds).
@@ -221,7 +220,7 @@ class Assigner:
         self._team = None
 
     def assign(self, centers, moved, prune=True):
-        """Assign every row; returns ``(inertia, n_changed)``.
+        """Assign every row; returns the number of rows that changed label.
 
         The four steps of ``_kernels.assign_chunks`` (scan, group, search,
         collect), each thread on its own chunks (every T-th of them).
@@ -235,14 +234,19 @@ class Assigner:
         if self._team is None:
             threads = min(n_threads(), self.n_chunks // 2)
             self._team = Team(
-                (self.X, self.sample_weight, self.centers_t, self.center_info,
-                 self.center_dist, self.labels, self.distances, self.lower,
-                 self.pending, self.chunk_pending, self.order, self.result_label,
+                (self.X, self.centers_t, self.center_info, self.center_dist,
+                 self.labels, self.distances, self.lower, self.pending,
+                 self.chunk_pending, self.order, self.result_label,
                  self.result_best, self.changed, self.old_labels,
-                 self.chunk_changed, self.chunk_inertia),
+                 self.chunk_changed),
                 max(threads, 1))
         self._team.run(prune)
-        return float(self.chunk_inertia.sum()), int(self.chunk_changed.sum())
+        return int(self.chunk_changed.sum())
+
+    def inertia(self):
+        """Sum of weight x squared distance to the own centre, of the last
+        assignment."""
+        return float(_kernels.weighted_inertia(self.sample_weight, self.distances))
 
     def close(self):
         """Stop the helper threads, if any."""
@@ -272,11 +276,11 @@ def nearest_centers(X, sample_weight, centers, guess=None):
     n_clusters = centers.shape[0]
     with Assigner(X, sample_weight, n_clusters) as assigner:
         if guess is None:
-            inertia, _ = assigner.assign(centers, np.zeros(n_clusters), prune=False)
+            assigner.assign(centers, np.zeros(n_clusters), prune=False)
         else:
             assigner.labels[:] = guess
-            inertia, _ = assigner.assign(centers, np.zeros(n_clusters))
-    return assigner.labels, assigner.distances, inertia
+            assigner.assign(centers, np.zeros(n_clusters))
+    return assigner.labels, assigner.distances, assigner.inertia()
 
 
 def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
@@ -315,9 +319,9 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     with Assigner(X, sample_weight, n_clusters) as assigner:
         converged = strict = False
         for i in range(max_iter):
-            inertia, n_changed = assigner.assign(centers, moved)
+            n_changed = assigner.assign(centers, moved)
             if history is not None:
-                history.append(IterationRecord(centers.copy(), inertia))
+                history.append(IterationRecord(centers.copy(), assigner.inertia()))
             _kernels.apply_label_changes(
                 X, sample_weight, assigner.labels, assigner.changed,
                 assigner.old_labels, assigner.chunk_changed, sums, weight_in_clusters,
@@ -336,7 +340,8 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
                 break
 
         if not strict:
-            inertia, _ = assigner.assign(centers, moved)
+            assigner.assign(centers, moved)
+        inertia = assigner.inertia()
         if history is not None:
             history.append(IterationRecord(centers.copy(), inertia))
     return centers, assigner.labels, inertia, i + 1, converged

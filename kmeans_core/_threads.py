@@ -91,7 +91,7 @@ class Team:
         """One assignment, every thread on its share of the chunks."""
         a = self.args
         if self.n_threads <= 1:
-            _kernels.assign_chunks(*a[:5], prune, *a[5:], 0, 1)
+            _kernels.assign_chunks(*a[:4], prune, *a[4:], 0, 1)
             return
         self.posted += 1
         for t in range(self.n_threads - 1):
@@ -103,7 +103,7 @@ class Team:
             if not _atomics.load(control, SERVING):
                 self.wake[t].set()
         try:
-            _kernels.assign_chunks(*a[:5], prune, *a[5:], 0, self.n_threads)
+            _kernels.assign_chunks(*a[:4], prune, *a[4:], 0, self.n_threads)
         finally:  # the helpers write the same buffers: let them finish
             self._wait()
 
