@@ -151,7 +151,7 @@ def test_parse_args_rejects(argv, needle):
 
 def test_parse_args_defaults():
     args = _args.parse_args(["a.jpg"], prog="compress.py")
-    assert (args.colors, args.method, args.workers, args.seed) == (16, "kmeans", 1, 0)
+    assert (args.colors, args.method, args.workers, args.seed) == (16, "kmeans", None, 0)
     assert args.output is None and args.out_dir is None and not args.force
 
 
@@ -981,3 +981,41 @@ def test_a_stop_signal_while_the_temporary_file_is_created_leaves_none(
         for signum, handler in saved.items():
             signal.signal(signum, handler)
     assert os.listdir(tmp_path) == []
+
+
+def test_default_workers_one_per_core_at_most_one_per_file(monkeypatch):
+    from kmeans_core.cli import _concurrency
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert [_concurrency.default_workers(n) for n in (0, 1, 3, 20)] == [1, 1, 3, 4]
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert _concurrency.default_workers(20) == 1
+
+
+def test_a_batch_runs_in_worker_processes_by_default(tmp_path, monkeypatch):
+    from kmeans_core.cli import _concurrency
+
+    pools = []
+    real_pool = _concurrency._Pool
+
+    class Pool(real_pool):
+        def __init__(self, n_workers):
+            pools.append(n_workers)
+            super().__init__(n_workers)
+
+    monkeypatch.setattr(_concurrency, "_Pool", Pool)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)).save(
+            folder / f"p{i}.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli.main([str(folder), "--out-dir", str(out), "-k", "4", "-q"]) == 0
+    assert pools == [2] and len(os.listdir(out)) == 3
+    pools.clear()
+    assert cli.main([str(folder / "p0.png"), "--out-dir", str(out), "-k", "4", "-q",
+                     "--force"]) == 0
+    assert pools == []  # one file: in this process

@@ -132,7 +132,7 @@ def _main(argv, prog):
         if args.scheduler is None or not jobs:
             run, count = (lambda jobs: run_jobs(jobs, args.workers)), None
         else:
-            n_workers = args.workers if args.workers > 1 else None
+            n_workers = args.workers
             try:
                 runner = stack.enter_context(DaskRunner(args.scheduler, n_workers))
             except UsageError as exc:

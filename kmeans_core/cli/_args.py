@@ -317,9 +317,10 @@ def build_parser(prog=None):
         help="expand folders into their sub-folders too",
     )
     parser.add_argument(
-        "--workers", type=parse_workers, default=1, metavar="N",
-        help="compress N files at once in separate processes (default: "
-        "%(default)s; each process also uses threads)",
+        "--workers", type=parse_workers, default=None, metavar="N",
+        help="compress N files at once in separate processes (default: one "
+        "per core for a batch of several files; 1 works in this process, "
+        "which also uses threads)",
     )
     parser.add_argument(
         "--scheduler", metavar="ADDRESS",
@@ -395,7 +396,7 @@ def parse_args(argv, prog=None):
         if args.scheduler != "local" and "://" not in args.scheduler:
             raise UsageError(f"--scheduler {args.scheduler!r} is not 'local' or "
                              "an address like tcp://HOST:8786")
-        if args.scheduler != "local" and args.workers != 1:
+        if args.scheduler != "local" and args.workers is not None:
             raise UsageError("--workers is for --scheduler local; a running "
                              "cluster has its own workers")
     if args.per_frame:

