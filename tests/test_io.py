@@ -283,10 +283,15 @@ def test_truncated_file(tmp_path, fmt):
     assert file_digest(path) == before
 
 
+@pytest.mark.parametrize("threaded", [False, True])
 @pytest.mark.parametrize("interlace", [0, 1])
-def test_png_with_fewer_rows_than_its_header_is_refused(tmp_path, interlace):
+def test_png_with_fewer_rows_than_its_header_is_refused(tmp_path, interlace,
+                                                        threaded, monkeypatch):
     # The compressed stream is complete: non-interlaced, Pillow itself
-    # raises nothing and fills the missing 90 rows with black.
+    # raises nothing and fills the missing 90 rows with black. Large images
+    # are checked on a thread of their own, while Pillow decodes.
+    if threaded:
+        monkeypatch.setattr("kmeans_core.io._CHECK_ROWS_THREAD_PIXELS", 1)
     path = _images.make_short_png(tmp_path, 100, 100, rows=10, interlace=interlace)
     if not interlace:
         with Image.open(path) as im:
@@ -298,7 +303,10 @@ def test_png_with_fewer_rows_than_its_header_is_refused(tmp_path, interlace):
         assert "holds 10 of the 100 rows" in str(excinfo.value)
 
 
-def test_complete_pngs_pass_the_row_check(tmp_path):
+@pytest.mark.parametrize("threaded", [False, True])
+def test_complete_pngs_pass_the_row_check(tmp_path, threaded, monkeypatch):
+    if threaded:
+        monkeypatch.setattr("kmeans_core.io._CHECK_ROWS_THREAD_PIXELS", 1)
     full = _images.make_short_png(tmp_path, 7, 5, rows=5)
     assert load_quietly(full).pixels.shape == (5, 7, 3)
     # Every bit depth and colour type Pillow writes, interlaced by hand too.
