@@ -4,9 +4,11 @@ All pixels of china.jpg and flower.jpg as float32 in [0, 1], k = 16, 64, 256,
 the same ``batch_size`` and otherwise each library's defaults (k-means++ on a
 sample of 3 batches, at most 100 passes, early stopping after 10 batches
 without improvement). The result of a mini-batch fit depends on its seed, so
-every round uses the next seed (0, 1, 2 ...; the same seeds for both) and the
-quality is the mean inertia over the timed rounds, recomputed the same way for
-both (float64, all pixels).
+every round uses the next seed (0, 1, 2 ...; the same seeds for both): the
+report compares the mean time of the timed rounds (seeds 1 to 5; the best
+round of each would pit one library's luckiest seed against the other's),
+and the quality is the mean inertia over seeds 1 to 20 (the timed fits and
+15 more, untimed), recomputed the same way for both (float64, all pixels).
 
     python -m pytest benchmarks/test_bench_minibatch.py
 """
@@ -20,6 +22,7 @@ from kmeans_core import MiniBatchKMeans
 from kmeans_core._base import assign as _assign
 
 BATCH_SIZE = 4096
+QUALITY_SEEDS = 20
 IMPLS = ("ours", "sklearn")
 
 
@@ -50,9 +53,17 @@ def test_minibatch_fit(benchmark, photo, k, impl, pixels):
     benchmark.pedantic(fits, rounds=n_rounds, warmup_rounds=1, iterations=1)
 
     timed = fits.models[1:]  # the warm-up used seed 0
-    inertias = [inertia(pixels, m.cluster_centers_) for m in timed]
+    # The inertia of one fit depends on its seed by several percent either
+    # way (china.jpg k=16, 30 seeds: 0.95 to 1.08 of scikit-learn's mean), so
+    # the quality is the mean over QUALITY_SEEDS seeds: the timed ones, then
+    # more fits, untimed, on the next seeds (the same for both).
+    while len(fits.models) <= rounds(QUALITY_SEEDS, quick=2):
+        fits()
+    measured = fits.models[1:]
+    inertias = [inertia(pixels, m.cluster_centers_) for m in measured]
     record(benchmark, quality_name="inertia", quality=float(np.mean(inertias)),
            inertias=inertias, seeds=list(range(1, len(fits.models))),
+           timed_seeds=list(range(1, len(timed) + 1)),
            n_iter=[int(m.n_iter_) for m in timed],
            n_steps=[int(m.n_steps_) for m in timed], batch_size=BATCH_SIZE,
            n_samples=int(pixels.shape[0]), k=k)

@@ -173,18 +173,55 @@ def test_tol_stops_earlier_than_no_tol():
 def test_reassignment_rescues_a_centre_far_from_all_data():
     X = blobs(20_000, n_centers=4, seed=6)
     init = np.array([X[0], X[1], X[2], [1e3, 1e3, 1e3]])
-    on = MiniBatchKMeans(4, init=init, batch_size=256, random_state=0).fit(X)
+    # The mini-batch steps alone (fit's final Lloyd step would move an empty
+    # cluster too).
+    on = _steps_only(MiniBatchKMeans(4, init=init, batch_size=256, random_state=0),
+                     X)
     off = MiniBatchKMeans(4, init=init, batch_size=256, reassignment_ratio=0.0,
                           random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the stranded centre gets no row
-        off.fit(X)
+        off = _steps_only(off, X)
     # Without re-seeding the far centre never gets a row and never moves.
     assert_array_equal(off.cluster_centers_[3], 1e3)
     # With it, the centre comes back to the data and serves some of it.
     assert np.abs(on.cluster_centers_[3]).max() < 20
-    assert np.count_nonzero(on.labels_ == 3) > 100
-    assert on.inertia_ < 0.8 * off.inertia_
+    assert np.count_nonzero(on.predict(X) == 3) > 100
+    assert -on.score(X) < 0.8 * -off.score(X)
+
+
+def _steps_only(model, X, sample_weight=None):
+    """``model.fit`` without its final Lloyd step."""
+    from unittest import mock
+
+    def no_step(X, sample_weight, centers, **kwargs):
+        return centers, None, None, 0, True
+
+    with mock.patch("kmeans_core.minibatch.lloyd", no_step):
+        return model.set_params(compute_labels=False).fit(X, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_ends_with_one_lloyd_step(seed):
+    X = blobs(20_000, n_centers=6, seed=seed).astype(np.float32)
+    w = np.random.default_rng(seed).uniform(0.5, 2.0, len(X)).astype(np.float32)
+    steps_only = _steps_only(MiniBatchKMeans(8, batch_size=512, random_state=seed),
+                             X, w)
+    fit = MiniBatchKMeans(8, batch_size=512, random_state=seed).fit(
+        X, sample_weight=w)
+    before = steps_only.cluster_centers_
+    # The centres moved to the weighted means of the rows nearest to the
+    # centres of the last step ...
+    labels = steps_only.predict(X)
+    for j in range(8):
+        rows = labels == j
+        mean = np.average(X[rows].astype(np.float64), axis=0, weights=w[rows])
+        assert_allclose(fit.cluster_centers_[j], mean, rtol=1e-5, atol=1e-5)
+    assert not np.array_equal(fit.cluster_centers_, before)
+    # ... which lowers the inertia, and the labels are those of the new centres.
+    assert fit.inertia_ <= -steps_only.score(X, sample_weight=w)
+    assert_array_equal(fit.labels_, fit.predict(X))
+    assert fit.inertia_ == pytest.approx(-fit.score(X, sample_weight=w), rel=1e-6)
 
 
 def test_reassign_starved_moves_only_starved_centres():
@@ -211,11 +248,17 @@ def test_integer_weights_draw_the_same_batches_as_repeated_rows():
     colors = blobs(400, seed=8)
     counts = rng.integers(1, 30, size=len(colors))
     repeated = np.repeat(colors, counts, axis=0)  # in order: row i, counts[i] times
+    # The steps alone: the same batches, bit for bit.
+    a = _steps_only(MiniBatchKMeans(6, batch_size=256, random_state=3), colors,
+                    counts)
+    b = _steps_only(MiniBatchKMeans(6, batch_size=256, random_state=3), repeated)
+    assert a.n_steps_ == b.n_steps_
+    assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    # The final Lloyd step sums the same rows in another order.
     a = MiniBatchKMeans(6, batch_size=256, random_state=3).fit(colors,
                                                              sample_weight=counts)
     b = MiniBatchKMeans(6, batch_size=256, random_state=3).fit(repeated)
-    assert_array_equal(a.cluster_centers_, b.cluster_centers_)
-    assert a.n_steps_ == b.n_steps_
+    assert_allclose(a.cluster_centers_, b.cluster_centers_, rtol=1e-12)
     assert_allclose(a.inertia_, b.inertia_, rtol=1e-9)
 
 
