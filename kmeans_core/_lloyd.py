@@ -261,7 +261,10 @@ class Assigner:
         self.close()
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - at interpreter exit the modules
+            pass  # are gone, and the helper threads with them
 
 
 def nearest_centers(X, sample_weight, centers, guess=None):
