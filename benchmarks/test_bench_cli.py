@@ -6,8 +6,9 @@
   interpreter for its peak RSS (``ru_maxrss`` of the child), and the MSE of
   each output against the upscaled pixels.
 - Batch: 20 photos (5 photos x 4 orientations, PNG) at k = 256 in ONE
-  ``compress.py FOLDER --out-dir DIR`` process against pngquant run once per
-  file; the quality is the mean MSE over the files.
+  ``compress.py FOLDER --out-dir DIR`` command (its default ``--workers``:
+  one process per core) against pngquant run once per file; the quality is
+  the mean MSE over the files.
 - Start-up: ``compress.py`` on samples/chelsea.jpg (451 x 300) at the default
   k = 16. One run on an empty numba cache (``NUMBA_CACHE_DIR`` a fresh folder,
   so everything compiles: the first run after install) is recorded as
