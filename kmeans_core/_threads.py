@@ -42,7 +42,7 @@ def n_threads():
 
 def _spins(seconds):
     """How many polls of ``_atomics.spin_while`` take about ``seconds``
-    (measured on the first call)."""
+    (measured on the first call, on the calling thread alone)."""
     global _spins_per_second
     if _spins_per_second is None:
         control = np.zeros(1, dtype=np.int64)
@@ -70,14 +70,15 @@ class Team:
         self.control = np.zeros((max(n_threads - 1, 1), 8), dtype=np.int64)
         self.wake = [threading.Event() for _ in range(n_threads - 1)]
         self.posted = 0
+        # Measured here, before any helper runs, so that none disturbs it.
+        n_spins = _spins(_SPIN_SECONDS) if n_threads > 1 else 0
         for t in range(n_threads - 1):
             self.control[t, SERVING] = 1
-            threading.Thread(target=self._serve, args=(t,), daemon=True,
+            threading.Thread(target=self._serve, args=(t, n_spins), daemon=True,
                              name=f"kmeans-helper-{t + 1}").start()
 
-    def _serve(self, t):
+    def _serve(self, t, n_spins):
         control = self.control[t]
-        n_spins = _spins(_SPIN_SECONDS)
         while True:
             status = _kernels.serve_assign_chunks(control, n_spins, *self.args,
                                                   t + 1, self.n_threads)
