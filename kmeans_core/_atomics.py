@@ -48,6 +48,23 @@ def atomic_store(typingctx, array, index, value):
     return types.int8(array, types.intp, types.int64), codegen
 
 
+@intrinsic
+def atomic_cas(typingctx, array, index, expected, value):
+    """``array[index] = value`` if it holds ``expected`` (int64 array), as one
+    atomic compare-and-swap; whether it did."""
+    if not (isinstance(array, types.Array) and array.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _item_pointer(context, builder, signature.args[0], args[0], args[1])
+        expected = context.cast(builder, args[2], signature.args[2], types.int64)
+        value = context.cast(builder, args[3], signature.args[3], types.int64)
+        result = builder.cmpxchg(ptr, expected, value, "seq_cst", "seq_cst")
+        return builder.extract_value(result, 1)
+
+    return types.boolean(array, types.intp, types.int64, types.int64), codegen
+
+
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 
@@ -116,3 +133,10 @@ def store(control, index, value):
 def load(control, index):
     """``control[index]``, read atomically."""
     return atomic_load(control, index)
+
+
+@njit(cache=True, nogil=True)
+def claim(control, index, expected, value):
+    """``control[index]`` from ``expected`` to ``value`` if nobody else did
+    first (compare-and-swap); whether this call did."""
+    return atomic_cas(control, index, expected, value)

@@ -30,7 +30,7 @@ reordering of the arithmetic.
 import numpy as np
 from numba import njit
 
-from ._atomics import atomic_load, atomic_store, spin_while
+from ._atomics import atomic_cas, atomic_load, atomic_store, spin_while
 
 # Chunks hold at least this many rows ...
 _MIN_CHUNK_ROWS = 1024
@@ -462,9 +462,12 @@ def weighted_inertia(sample_weight, distances):
 
 
 # The slots of a helper thread's control row (``_threads.Team``): tasks
-# posted (-1: stop), tasks done, whether the helper is polling, and the
-# task's argument (here ``prune``).
-POSTED, DONE, SERVING, TASK_ARG = 0, 1, 2, 3
+# posted (-1: stop), tasks done, whether the helper is polling, the task's
+# argument (here ``prune``), and the last task claimed: the helper's share of
+# a task is run by whichever thread claims it first, the helper or the
+# poster (when the helper has not started it by the time the poster is done
+# with its own share).
+POSTED, DONE, SERVING, TASK_ARG, CLAIMED = 0, 1, 2, 3, 4
 SERVE_TIMED_OUT, SERVE_STOPPED = 0, 1
 
 
@@ -475,10 +478,11 @@ def serve_assign_chunks(control, n_spins, X, centers_t, center_info, center_dist
                         chunk_changed, first, step):
     """A helper thread's loop: ``assign_chunks`` each time a task is posted.
 
-    Polls ``control[POSTED]`` without the GIL; for each new task runs
-    ``assign_chunks`` on chunks ``first, first + step, ...`` (with
-    ``prune = control[TASK_ARG] != 0``), then counts it in
-    ``control[DONE]``. Returns ``SERVE_STOPPED`` when the count posted is
+    Polls ``control[POSTED]`` without the GIL; for each new task it claims
+    (``control[CLAIMED]``, compare-and-swap) runs ``assign_chunks`` on chunks
+    ``first, first + step, ...`` (with ``prune = control[TASK_ARG] != 0``),
+    then counts it in ``control[DONE]``; a task the poster claimed first is
+    the poster's to run and count. Returns ``SERVE_STOPPED`` when the count posted is
     negative, or ``SERVE_TIMED_OUT`` after ``n_spins`` polls with no task,
     having cleared ``control[SERVING]`` and looked once more (the poster
     wakes the helper when it finds ``SERVING`` clear after posting).
@@ -496,12 +500,14 @@ def serve_assign_chunks(control, n_spins, X, centers_t, center_info, center_dist
         if posted < 0:
             atomic_store(control, SERVING, 0)
             return SERVE_STOPPED
-        prune = atomic_load(control, TASK_ARG) != 0
-        assign_chunks(X, centers_t, center_info, center_dist, prune, labels,
-                      distances, lower, pending, chunk_pending, order, result_label,
-                      result_best, changed, old_labels, chunk_changed, first, step)
+        if atomic_cas(control, CLAIMED, posted - 1, posted):
+            prune = atomic_load(control, TASK_ARG) != 0
+            assign_chunks(X, centers_t, center_info, center_dist, prune, labels,
+                          distances, lower, pending, chunk_pending, order,
+                          result_label, result_best, changed, old_labels,
+                          chunk_changed, first, step)
+            atomic_store(control, DONE, posted)
         done = posted
-        atomic_store(control, DONE, done)
 
 
 @njit(cache=True, nogil=True)

@@ -15,6 +15,11 @@ costs a good part of that on a virtual machine (the idle virtual CPU halts,
 and the host takes its time to run it again). With a thread pool's sleeping
 workers, two threads made ``quantize`` slower than one. A helper with no task
 for ``_SPIN_SECONDS`` sleeps on an event, and the next task wakes it.
+
+A helper's share of a task is run by whichever thread claims it first
+(``_atomics.claim``): when the calling thread is done with its own share
+and the helper has not started (the operating system has not run it yet,
+on a machine busy with other work), the caller runs it too.
 """
 
 import threading
@@ -24,7 +29,7 @@ import numba
 import numpy as np
 
 from . import _atomics, _kernels
-from ._kernels import DONE, POSTED, SERVE_STOPPED, SERVING, TASK_ARG
+from ._kernels import CLAIMED, DONE, POSTED, SERVE_STOPPED, SERVING, TASK_ARG
 
 # A helper polls this long after its last task before it sleeps ...
 _SPIN_SECONDS = 0.005
@@ -66,7 +71,7 @@ class Team:
     def __init__(self, args, n_threads):
         self.args = args
         self.n_threads = n_threads
-        # One 64-byte row per helper: POSTED, DONE, SERVING, TASK_ARG.
+        # One 64-byte row per helper: POSTED, DONE, SERVING, TASK_ARG, CLAIMED.
         self.control = np.zeros((max(n_threads - 1, 1), 8), dtype=np.int64)
         self.wake = [threading.Event() for _ in range(n_threads - 1)]
         self.posted = 0
@@ -105,6 +110,15 @@ class Team:
                 self.wake[t].set()
         try:
             _kernels.assign_chunks(*a[:4], prune, *a[4:], 0, self.n_threads)
+            # A helper that has not started its share yet (descheduled on
+            # a machine busy with other work) does not keep this thread
+            # waiting: whichever claims the share first runs it.
+            for t in range(self.n_threads - 1):
+                if _atomics.claim(self.control[t], CLAIMED, self.posted - 1,
+                                  self.posted):
+                    _kernels.assign_chunks(*a[:4], prune, *a[4:], t + 1,
+                                           self.n_threads)
+                    _atomics.store(self.control[t], DONE, self.posted)
         finally:  # the helpers write the same buffers: let them finish
             self._wait()
 

@@ -104,3 +104,45 @@ def test_one_thread_starts_no_helper():
             assert len(_helpers_alive()) == helpers
     finally:
         numba.set_num_threads(before)
+
+
+def test_the_caller_runs_a_share_its_helper_has_not_started(two_threads, monkeypatch):
+    # A helper that never gets to run (on a machine busy with other work)
+    # must not keep the calling thread waiting: the caller claims the
+    # helper's share and runs it itself, and the result is the same.
+    release = threading.Event()
+
+    def descheduled(control, n_spins, *args):
+        release.wait()
+        return _kernels.SERVE_STOPPED
+
+    monkeypatch.setattr(_threads._kernels, "serve_assign_chunks", descheduled)
+    X, w, centers = _data(seed=4)
+    moved = np.full(len(centers), 0.5 * np.sqrt(3))
+    results = []
+
+    def two_assignments():
+        with _lloyd.Assigner(X, w, len(centers)) as assigner:
+            assigner.assign(centers, np.zeros(len(centers)), prune=False)
+            results.append(assigner.labels.copy())
+            assigner.assign(centers + np.float32(0.5), moved)
+            results.append(assigner.labels.copy())
+            results.append(assigner._team.control[0].copy())
+
+    # On a thread, so that a caller left waiting fails the test, not hangs it.
+    worker = threading.Thread(target=two_assignments, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    release.set()
+    assert not worker.is_alive(), "the caller waited for a helper that never ran"
+    assert_array_equal(results[0], _full_search(X, w, centers))
+    assert_array_equal(results[1], _full_search(X, w, centers + np.float32(0.5)))
+    control = results[2]
+    assert control[_kernels.CLAIMED] == control[_kernels.DONE] == 2
+
+
+def test_atomics_claim_is_compare_and_swap():
+    control = np.zeros(2, dtype=np.int64)
+    assert _atomics.claim(control, 1, 0, 5)
+    assert not _atomics.claim(control, 1, 0, 6)  # someone else was first
+    assert control.tolist() == [0, 5]
