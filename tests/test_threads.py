@@ -67,21 +67,38 @@ def test_team_labels_equal_a_full_search_at_every_step(two_threads):
 
 def test_a_sleeping_helper_is_woken_by_the_next_task(two_threads, monkeypatch):
     # The helper polls for a few microseconds only, then sleeps on its
-    # event; each task must wake it and come back complete.
+    # event; each task must wake it and come back complete. The caller may
+    # not take the helper's share, so only a woken helper can finish it.
     monkeypatch.setattr(_threads, "_SPIN_SECONDS", 0.0)
+    monkeypatch.setattr(_threads._atomics, "claim", lambda *args: False)
     X, w, centers = _data(seed=3)
-    with _lloyd.Assigner(X, w, len(centers)) as assigner:
-        assigner.assign(centers, np.zeros(len(centers)), prune=False)
-        team = assigner._team
-        for step in range(3):
-            deadline = time.monotonic() + 10  # however slow the machine
-            while team.control[0, _kernels.SERVING] and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert team.control[0, _kernels.SERVING] == 0  # it sleeps
-            centers = centers + np.float32(0.5)
-            assigner.assign(centers, np.full(len(centers), 0.5 * np.sqrt(3)))
-            assert team.control[0, _kernels.DONE] == step + 2
-            assert_array_equal(assigner.labels, _full_search(X, w, centers))
+    failures, labels = [], []
+
+    def three_tasks_after_sleeps():
+        c = centers
+        with _lloyd.Assigner(X, w, len(c)) as assigner:
+            assigner.assign(c, np.zeros(len(c)), prune=False)
+            team = assigner._team
+            for step in range(3):
+                deadline = time.monotonic() + 10  # however slow the machine
+                while team.control[0, _kernels.SERVING] and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                if team.control[0, _kernels.SERVING]:
+                    failures.append(f"step {step}: the helper never slept")
+                c = c + np.float32(0.5)
+                assigner.assign(c, np.full(len(c), 0.5 * np.sqrt(3)))
+                if team.control[0, _kernels.DONE] != step + 2:
+                    failures.append(f"step {step}: the task was not counted")
+                labels.append((c, assigner.labels.copy()))
+
+    worker = threading.Thread(target=three_tasks_after_sleeps, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "a sleeping helper was not woken"
+    assert failures == []
+    assert len(labels) == 3
+    for c, got in labels:
+        assert_array_equal(got, _full_search(X, w, c))
 
 
 def test_helpers_stop_when_the_run_ends(two_threads):
