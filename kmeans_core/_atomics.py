@@ -1,9 +1,10 @@
 """Atomic loads and stores on int64 arrays, for threads that poll each other.
 
-numba has no atomics on the CPU; these two intrinsics emit LLVM's
-``load atomic`` and ``store atomic`` (sequentially consistent), which a
-polling loop cannot hoist out of the loop, and which order the plain writes
-to shared buffers before them. ``_threads.py`` and the serving kernels of
+numba has no atomics on the CPU; these intrinsics emit LLVM's ``load
+atomic``, ``store atomic`` and ``cmpxchg`` (sequentially consistent), which
+a polling loop cannot hoist out of the loop, and which order the plain
+writes to shared buffers before them; ``cpu_pause`` and ``cpu_yield`` make
+a polling loop leave the core to others. ``_threads.py`` and the serving kernels of
 ``_kernels.py`` use them.
 """
 

@@ -482,8 +482,8 @@ def serve_assign_chunks(control, n_spins, X, centers_t, center_info, center_dist
     (``control[CLAIMED]``, compare-and-swap) runs ``assign_chunks`` on chunks
     ``first, first + step, ...`` (with ``prune = control[TASK_ARG] != 0``),
     then counts it in ``control[DONE]``; a task the poster claimed first is
-    the poster's to run and count. Returns ``SERVE_STOPPED`` when the count posted is
-    negative, or ``SERVE_TIMED_OUT`` after ``n_spins`` polls with no task,
+    the poster's to run and count. Returns ``SERVE_STOPPED`` when the count
+    posted is negative, or ``SERVE_TIMED_OUT`` after ``n_spins`` polls with no task,
     having cleared ``control[SERVING]`` and looked once more (the poster
     wakes the helper when it finds ``SERVING`` clear after posting).
     Other arguments as in ``assign_chunks``.
@@ -675,7 +675,7 @@ def mean_variance(X, sample_weight):
 
 
 @njit(cache=True, nogil=True, fastmath={"nnan", "nsz"})
-def center_bounds(centers, moved, n_near, center_info, center_dist, lo, hi):
+def center_bounds(centers, moved, n_near, center_info, center_dist):
     """What the pruning test of ``assign_chunks`` needs to know of the centres.
 
     The near centres of a centre ``a`` are the other centres within a radius
@@ -704,7 +704,6 @@ def center_bounds(centers, moved, n_near, center_info, center_dist, lo, hi):
                        call: not chosen yet)
     center_dist  OUT   (n_clusters, n_clusters) float64, squared distances
                        between centres (inf on the diagonal)
-    lo, hi       IN    int, the centres to do: ``lo`` to ``hi`` (for threads)
     """
     n_clusters, n_features = centers.shape
     n_near = min(n_near, n_clusters - 1)
@@ -718,7 +717,7 @@ def center_bounds(centers, moved, n_near, center_info, center_dist, lo, hi):
             centers_t[f, j] = centers[j, f]
     d = np.empty(n_clusters)
     nearest_d = np.empty(n_near)
-    for a in range(lo, hi):
+    for a in range(n_clusters):
         for j in range(n_clusters):
             d[j] = 0.0
         for f in range(n_features):

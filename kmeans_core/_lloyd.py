@@ -229,7 +229,7 @@ class Assigner:
             # One pass per centre: on one thread (0.09 ms at k = 256, less
             # than waking another).
             _kernels.center_bounds(centers, moved, N_NEAR, self.center_info,
-                                   self.center_dist, 0, len(centers))
+                                   self.center_dist)
         self.centers_t[:] = centers.T
         if self._team is None:
             threads = min(n_threads(), self.n_chunks // 2)
