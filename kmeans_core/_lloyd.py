@@ -189,7 +189,9 @@ class Assigner:
 
     The assignment runs on numba's number of threads (a ``_threads.Team``
     started on the first call); ``close`` stops the helper threads (use the
-    assigner as a context manager).
+    assigner as a context manager). An assigner dropped without ``close``
+    has no finaliser to run (a stop signal raised inside one would be
+    lost): its helpers leave within a second of finding their team gone.
     """
 
     def __init__(self, X, sample_weight, n_clusters):
@@ -259,12 +261,6 @@ class Assigner:
 
     def __exit__(self, *exc):
         self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001, S110 - at interpreter exit the modules
-            pass  # are gone, and the helper threads with them
 
 
 def nearest_centers(X, sample_weight, centers, guess=None):

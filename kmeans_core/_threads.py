@@ -25,6 +25,7 @@ on a machine busy with other work), the caller runs it too.
 
 import threading
 import time
+import weakref
 
 import numba
 import numpy as np
@@ -37,6 +38,8 @@ _SPIN_SECONDS = 0.005
 # ... and the calling thread returns to Python this often while it waits for
 # the helpers, to see signals (Ctrl-C).
 _WAIT_SECONDS = 0.0002
+# A sleeping helper looks this often whether its team is still referenced.
+_ORPHAN_CHECK_SECONDS = 1.0
 
 _spins_per_second = None
 
@@ -77,21 +80,16 @@ class Team:
         self.posted = 0
         # Measured here, before any helper runs, so that none disturbs it.
         n_spins = _spins(_SPIN_SECONDS) if n_threads > 1 else 0
+        # The helpers hold the team weakly: a team dropped without ``close``
+        # (no finaliser: a stop signal raised inside one would be lost) is
+        # collected, and its sleeping helpers see that and leave.
+        team = weakref.ref(self)
         for t in range(n_threads - 1):
             self.control[t, SERVING] = 1
-            threading.Thread(target=self._serve, args=(t, n_spins), daemon=True,
-                             name=f"kmeans-helper-{t + 1}").start()
-
-    def _serve(self, t, n_spins):
-        control = self.control[t]
-        while True:
-            status = _kernels.serve_assign_chunks(control, n_spins, *self.args,
-                                                  t + 1, self.n_threads)
-            if status == SERVE_STOPPED:
-                return
-            self.wake[t].wait()
-            self.wake[t].clear()
-            _atomics.store(control, SERVING, 1)
+            threading.Thread(target=_serve,
+                             args=(team, args, self.control[t], self.wake[t],
+                                   t + 1, n_threads, n_spins),
+                             daemon=True, name=f"kmeans-helper-{t + 1}").start()
 
     def _share(self, prune, first):
         """Thread ``first``'s share of an assignment, on the calling thread."""
@@ -146,3 +144,18 @@ class Team:
             _atomics.store(self.control[t], POSTED, -1)
             self.wake[t].set()
         self.n_threads = 1
+
+
+def _serve(team, args, control, wake, first, n_threads, n_spins):
+    """A helper's life: run its share of each task posted in ``control``
+    until told to stop, or until its ``team`` (a weak reference) is gone."""
+    while True:
+        status = _kernels.serve_assign_chunks(control, n_spins, *args, first,
+                                              n_threads)
+        if status == SERVE_STOPPED:
+            return
+        while not wake.wait(_ORPHAN_CHECK_SECONDS):
+            if team() is None:
+                return
+        wake.clear()
+        _atomics.store(control, SERVING, 1)

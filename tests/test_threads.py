@@ -1,7 +1,9 @@
 """The helper threads of the assignment (``_threads.Team``)."""
 
+import gc
 import threading
 import time
+import weakref
 
 import numba
 import numpy as np
@@ -109,6 +111,29 @@ def test_helpers_stop_when_the_run_ends(two_threads):
     while set(_helpers_alive()) - before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not set(_helpers_alive()) - before
+
+
+def test_helpers_of_an_assigner_dropped_unclosed_leave(two_threads, monkeypatch):
+    # No finaliser closes the team (a stop signal raised inside one is
+    # lost: CI once printed "Exception ignored in Assigner.__del__"); the
+    # sleeping helpers find their team collected and leave on their own.
+    monkeypatch.setattr(_threads, "_ORPHAN_CHECK_SECONDS", 0.05)
+    assert not hasattr(_lloyd.Assigner, "__del__")
+    assert not hasattr(_threads.Team, "__del__")
+    X, w, centers = _data(seed=7)
+    before = set(_helpers_alive())
+    assigner = _lloyd.Assigner(X, w, len(centers))
+    assigner.assign(centers, np.zeros(len(centers)), prune=False)
+    mine = set(_helpers_alive()) - before
+    assert len(mine) == 1
+    team = weakref.ref(assigner._team)
+    del assigner
+    gc.collect()
+    assert team() is None, "a helper keeps its team alive"
+    deadline = time.monotonic() + 10
+    while mine & set(_helpers_alive()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not mine & set(_helpers_alive())
 
 
 def test_one_thread_starts_no_helper():
