@@ -295,9 +295,10 @@ def search_groups(X, centers_t, center_dist, labels, distances, lower, pending,
                   order, group_start, result_label, result_best, q_lo, q_hi):
     """Step 3: search the sorted pending rows ``q_lo`` to ``q_hi``.
 
-    The rows of centre ``a`` are searched among the centres ``j`` with
-    ``|c_j - c_a| <= 2 u_max`` (Elkan 2003), ``u_max`` the largest distance
-    of these rows to ``a``, and ``a`` itself: any other centre is farther
+    The rows of centre ``a`` are searched a block of ``BLOCK`` at a time,
+    each block among the centres ``j`` with ``|c_j - c_a| <= 2 u_max``
+    (Elkan 2003), ``u_max`` the largest distance of the block's rows to
+    ``a``, and ``a`` itself: any other centre is farther
     from each row than ``a`` is, so the nearest is exactly that of a full
     search (a relative safety margin covers rounding). The row's new
     ``lower`` is its exact distance to the second nearest candidate, or
@@ -332,34 +333,36 @@ def search_groups(X, centers_t, center_dist, labels, distances, lower, pending,
             g += 1
         g_end = min(group_start[g + 1], q_hi)
         own = g - 1
-        far = np.inf
-        if own < 0:
-            n_candidates = n_clusters
-            search_t = centers_t
-        else:
-            u_max = 0.0
-            for q2 in range(q, g_end):
-                u_max = max(u_max, np.float64(distances[pending[order[q2]]]))
-            reach = 4.0 * u_max * (1.0 + _PRUNE_MARGIN) ** 2  # (2 u_max)**2
-            # Branch-free: list every centre, move on only past candidates
-            # (4x faster than with a branch at k = 256).
-            far_sq = np.inf
-            n_candidates = 0
-            for j in range(n_clusters):
-                d = center_dist[own, j]
-                inside = (j == own) | (d <= reach)
-                candidates[n_candidates] = j
-                n_candidates += inside
-                far_sq = min(far_sq, np.inf if inside else d)
-            for c in range(n_candidates):
-                for f in range(n_features):
-                    candidates_t[f, c] = centers_t[f, candidates[c]]
-            far = np.sqrt(far_sq)
-            search_t = candidates_t
         for block in range(q, g_end, BLOCK):
             n_rows = min(BLOCK, g_end - block)
             for r in range(n_rows):
                 rows[r] = pending[order[block + r]]
+            far = np.inf
+            if own < 0:
+                n_candidates = n_clusters
+                search_t = centers_t
+            else:
+                # The candidates of this block's rows: the reach of its own
+                # farthest row, often well inside that of the whole group.
+                u_max = 0.0
+                for r in range(n_rows):
+                    u_max = max(u_max, np.float64(distances[rows[r]]))
+                reach = 4.0 * u_max * (1.0 + _PRUNE_MARGIN) ** 2  # (2 u_max)**2
+                # Branch-free: list every centre, move on only past candidates
+                # (4x faster than with a branch at k = 256).
+                far_sq = np.inf
+                n_candidates = 0
+                for j in range(n_clusters):
+                    d = center_dist[own, j]
+                    inside = (j == own) | (d <= reach)
+                    candidates[n_candidates] = j
+                    n_candidates += inside
+                    far_sq = min(far_sq, np.inf if inside else d)
+                for c in range(n_candidates):
+                    for f in range(n_features):
+                        candidates_t[f, c] = centers_t[f, candidates[c]]
+                far = np.sqrt(far_sq)
+                search_t = candidates_t
             _search_block(X, rows, n_rows, search_t, n_candidates, xb, dist, best,
                           second, arg)
             for r in range(n_rows):
