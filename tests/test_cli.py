@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import _images
@@ -1019,3 +1020,52 @@ def test_a_batch_runs_in_worker_processes_by_default(tmp_path, monkeypatch):
     assert cli.main([str(folder / "p0.png"), "--out-dir", str(out), "-k", "4", "-q",
                      "--force"]) == 0
     assert pools == []  # one file: in this process
+
+
+def test_kernels_warmed_on_a_thread_for_a_large_input(tmp_path, monkeypatch):
+    # From _WARM_MIN_PIXELS on, a tiny quantize with the job's options runs
+    # on a thread while the input decodes; the output is the same bytes, and
+    # a failure of the warm-up never fails the job.
+    from kmeans_core.cli import _compress
+
+    save(photo(), tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    jobs, _ = _files.plan_jobs(_args.parse_args(["a.png", "-k", "8"], "compress.py"))
+    report = _compress.compress_file(jobs[0])
+    assert report.exit_code == 0
+    plain = Path(jobs[0].output).read_bytes()
+
+    calls = []
+    real_quantize = _compress.quantize
+
+    def watched(image, n_colors, **options):
+        calls.append((threading.current_thread().name, image.shape, n_colors))
+        return real_quantize(image, n_colors, **options)
+
+    monkeypatch.setattr(_compress, "quantize", watched)
+    monkeypatch.setattr(_compress, "_WARM_MIN_PIXELS", 1)
+    jobs, _ = _files.plan_jobs(_args.parse_args(["a.png", "-k", "8", "--force"],
+                                                "compress.py"))
+    assert _compress.compress_file(jobs[0]).exit_code == 0
+    for thread in threading.enumerate():
+        if thread.name == "kmeans-warm":
+            thread.join(timeout=30)
+    assert ("kmeans-warm", (17, 17, 3), 8) in calls
+    assert ("MainThread", photo().shape, 8) in calls
+    assert Path(jobs[0].output).read_bytes() == plain
+
+    def failing(image, n_colors, **options):
+        if threading.current_thread().name == "kmeans-warm":
+            raise RuntimeError("no warm-up today")
+        return real_quantize(image, n_colors, **options)
+
+    monkeypatch.setattr(_compress, "quantize", failing)
+    assert _compress.compress_file(jobs[0]).exit_code == 0
+    assert Path(jobs[0].output).read_bytes() == plain
+
+    # Below the threshold no thread starts.
+    monkeypatch.setattr(_compress, "_WARM_MIN_PIXELS", 10**9)
+    calls.clear()
+    monkeypatch.setattr(_compress, "quantize", watched)
+    assert _compress.compress_file(jobs[0]).exit_code == 0
+    assert [name for name, _, _ in calls] == ["MainThread"]

@@ -6,10 +6,12 @@ becomes a ``FileReport`` with an exit code and a one-line message.
 """
 
 import os
+import threading
 import time
 import warnings
 
 import numpy as np
+from PIL import Image
 
 # Imported here, not in the functions: ``import kmeans_core.cli`` imports the
 # package, which imports these anyway (matplotlib stays lazy in plotting).
@@ -146,7 +148,47 @@ def _load(job, report):
         raise _InputError() from exc
 
 
+# From this many pixels on, the k-means kernels are loaded from numba's cache
+# on a thread while the image decodes (see ``_warm_kernels``).
+_WARM_MIN_PIXELS = 4_000_000
+
+
+def _image_pixels(path):
+    """Width x height from the file's header (no decoding), or 0."""
+    try:
+        with Image.open(path) as image:
+            return image.width * image.height
+    except Exception:  # noqa: BLE001 - _load reports a bad input properly
+        return 0
+
+
+def _warm_kernels(job):
+    """Load the kernels ``quantize`` will run while the main thread decodes.
+
+    Numba loads a cached kernel on its first call, 0.3 s for quantize's
+    kernels, mostly holding the GIL; Pillow decodes without it. Run on a
+    large input only (``_WARM_MIN_PIXELS``): on a small one the decode is
+    shorter than the thread's start, and the two would only compete. A
+    quantize of 17 x 17 colours with the job's options calls every kernel
+    with the types of the real run; it never fails the job.
+    """
+    if (job.palette is not None or job.psnr_target is not None
+            or _image_pixels(job.input) < _WARM_MIN_PIXELS):
+        return
+
+    def warm():
+        tiny = np.random.default_rng(0).integers(0, 256, (17, 17, 3), dtype=np.uint8)
+        try:
+            quantize(tiny, min(job.n_colors, 256), method=job.method,
+                     color_space=job.color_space)
+        except Exception:  # noqa: BLE001, S110 - only a head start; the real
+            pass  # run loads (and reports) the same way
+
+    threading.Thread(target=warm, daemon=True, name="kmeans-warm").start()
+
+
 def _compress(job, report):
+    _warm_kernels(job)
     loaded = _load(job, report)
     frames = loaded.frames
     report.height, report.width = int(frames[0].shape[0]), int(frames[0].shape[1])
