@@ -41,6 +41,12 @@ _COLLAPSE_MAX_DISTINCT = 0.8
 _COLLAPSE_PROBE_ROWS = 4096
 
 
+def row_index_dtype(n_samples):
+    """The dtype of arrays of row numbers: int32 where it holds them (less
+    memory to stream), int64 from 2**31 rows."""
+    return np.int32 if n_samples < 2**31 else np.int64
+
+
 def collapse_duplicates(X, sample_weight, n_clusters):
     """Repeated rows of ``X`` as one row each, weighted by their total weight.
 
@@ -59,7 +65,7 @@ def collapse_duplicates(X, sample_weight, n_clusters):
     bits = X.view(np.uint32 if X.dtype == np.float32 else np.uint64)
     # A look at every n-th row first: rows already distinct (an image's
     # distinct colours) are not hashed in full for nothing.
-    rows = np.int32 if n_samples < 2**31 else np.int64
+    rows = row_index_dtype(n_samples)
     step = n_samples // _COLLAPSE_PROBE_ROWS
     probe = np.ascontiguousarray(bits[::step])
     n_probe = len(probe)
@@ -202,8 +208,7 @@ class Assigner:
         self.labels = np.full(n_samples, -1, dtype=np.int32)
         self.distances = np.empty(n_samples, dtype=X.dtype)
         self.lower = np.zeros(n_samples, dtype=np.float64)
-        # Row numbers in int32 where they fit: less memory to stream.
-        rows = np.int32 if n_samples < 2**31 else np.int64
+        rows = row_index_dtype(n_samples)
         self.changed = np.empty(n_samples, dtype=rows)
         self.old_labels = np.empty(n_samples, dtype=np.int32)
         self.pending = np.empty(n_samples, dtype=rows)

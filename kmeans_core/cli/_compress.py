@@ -169,8 +169,9 @@ def _warm_kernels(job):
     kernels, mostly holding the GIL; Pillow decodes without it. Run on a
     large input only (``_WARM_MIN_PIXELS``): on a small one the decode is
     shorter than the thread's start, and the two would only compete. A
-    quantize of 17 x 17 colours with the job's options calls every kernel
-    with the types of the real run; it never fails the job.
+    quantize of 17 x 17 RGB colours with the job's options calls the kernels
+    of an RGB run with its types (an RGBA input still loads its colour
+    counting and 4-feature kernels itself); it never fails the job.
     """
     if (job.palette is not None or job.psnr_target is not None
             or _image_pixels(job.input) < _WARM_MIN_PIXELS):
@@ -179,7 +180,7 @@ def _warm_kernels(job):
     def warm():
         tiny = np.random.default_rng(0).integers(0, 256, (17, 17, 3), dtype=np.uint8)
         try:
-            quantize(tiny, min(job.n_colors, 256), method=job.method,
+            quantize(tiny, job.n_colors, method=job.method,
                      color_space=job.color_space)
         except Exception:  # noqa: BLE001, S110 - only a head start; the real
             pass  # run loads (and reports) the same way
