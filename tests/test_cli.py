@@ -1069,3 +1069,28 @@ def test_kernels_warmed_on_a_thread_for_a_large_input(tmp_path, monkeypatch):
     monkeypatch.setattr(_compress, "quantize", watched)
     assert _compress.compress_file(jobs[0]).exit_code == 0
     assert [name for name, _, _ in calls] == ["MainThread"]
+
+
+def test_main_freezes_the_imported_objects_once(tmp_path):
+    # The objects of the imports (numba's type system) are moved out of the
+    # collector's reach at the first main(); a second main() in the same
+    # process freezes nothing more (it would keep the first run's garbage).
+    save(photo(), tmp_path / "a.png")
+    script = (
+        "import gc, sys\n"
+        "from kmeans_core.cli import main\n"
+        "before = gc.get_freeze_count()\n"
+        "assert main(['a.png', '-k', '4', '-q']) == 0\n"
+        "first = gc.get_freeze_count()\n"
+        "garbage = [[] for _ in range(1000)]\n"
+        "assert main(['a.png', '-k', '4', '-q', '--force']) == 0\n"
+        "print(before, first, gc.get_freeze_count())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stderr
+    before, first, second = map(int, proc.stdout.split())
+    assert before == 0
+    assert first > 10_000  # numba and numpy's objects
+    assert second == first
