@@ -10,11 +10,10 @@
    10 took 69 ms at k = 256; it now calls the kernel.)
 2. Counting distinct colours: china.jpg (273,280 pixels) and a 12-megapixel
    photo (china.jpg upscaled to 4000 x 3000 with Pillow, bicubic):
-   ``_kernels_colors.unique_codes`` (the largest code, then the bitmap),
-   ``unique_codes_bitmap`` alone and ``unique_codes_hash`` (the RGBA way) against
-   ``np.unique`` on the same packed codes, and ``unique_colors`` on the image
-   (which calls the kernel, and also packs the codes and unpacks the
-   colours).
+   ``_kernels_colors.unique_rgb`` (the bitmap, on the pixels),
+   ``unique_codes_hash`` (the RGBA way) and ``np.unique`` on the packed
+   codes, and ``unique_colors`` on the image (``unique_rgb`` with a new
+   array of indices each time).
 3. Cold and warm start: import plus first call of both kernels in a fresh
    process, with an empty numba cache (compiling) and then with the cache.
 
@@ -38,11 +37,7 @@ from PIL import Image
 from sklearn.datasets import load_sample_image
 
 from kmeans_core import _lloyd, _reference, unique_colors
-from kmeans_core._kernels_colors import (
-    unique_codes,
-    unique_codes_bitmap,
-    unique_codes_hash,
-)
+from kmeans_core._kernels_colors import unique_codes_hash, unique_rgb
 from kmeans_core._kernels_seeding import kmeans_plusplus_greedy
 from kmeans_core._palette import pack_colors
 
@@ -92,17 +87,17 @@ def bench_seeding(china, repeat):
 
 def bench_colors(name, image, repeat):
     codes = pack_colors(image)
+    pixels = image.reshape(-1, 3)
     inverse = np.empty(len(codes), dtype=np.int32)
-    unique_codes(codes[:10], inverse[:10])  # compile
+    unique_rgb(pixels[:10], inverse[:10])  # compile
     unique_codes_hash(codes[:10], inverse[:10])
-    dispatch = best_time(repeat, unique_codes, codes, inverse)
-    bitmap = best_time(repeat, unique_codes_bitmap, codes, inverse)
+    bitmap = best_time(repeat, unique_rgb, pixels, inverse)
     hashed = best_time(repeat, unique_codes_hash, codes, inverse)
     numpy = best_time(repeat, lambda: np.unique(codes, return_inverse=True,
                                                 return_counts=True))
     today = best_time(repeat, unique_colors, image)
-    n_colors = len(unique_codes_bitmap(codes, inverse)[0])
-    print(f"{name:<22} {len(codes):>10,} {n_colors:>10,} {dispatch:>12.1f} {bitmap:>7.1f} "
+    n_colors = len(unique_rgb(pixels, inverse)[0])
+    print(f"{name:<22} {len(codes):>10,} {n_colors:>10,} {bitmap:>7.1f} "
           f"{hashed:>7.1f} {numpy:>10.1f} {today:>14.1f}")
 
 
@@ -110,14 +105,16 @@ COLD_START = """
 import time
 start = time.perf_counter()
 import numpy as np
-from kmeans_core._kernels_colors import unique_codes
+from kmeans_core._kernels_colors import unique_codes_hash, unique_rgb
 from kmeans_core._kernels_seeding import kmeans_plusplus_greedy
 rng = np.random.default_rng(0)
 X = rng.uniform(0, 255, (1000, 3)).astype(np.float32)
 centers = np.empty((8, 3), np.float32)
 kmeans_plusplus_greedy(X, np.ones(1000, np.float32), 0, 0, rng.uniform(size=(7, 4)), centers)
-codes = rng.integers(0, 1 << 24, 1000).astype(np.uint32)
-unique_codes(codes, np.empty(1000, np.int32))
+pixels = rng.integers(0, 256, (1000, 3)).astype(np.uint8)
+unique_rgb(pixels, np.empty(1000, np.int32))
+codes = rng.integers(0, 1 << 32, 1000, dtype=np.uint32)
+unique_codes_hash(codes, np.empty(1000, np.int32))
 print(f"{time.perf_counter() - start:.2f}")
 """
 
@@ -142,8 +139,8 @@ def main():
     china = load_sample_image("china.jpg")
     bench_seeding(china, args.repeat)
     print("\n2. Counting distinct colours (CPU ms)")
-    print(f"{'image':<22} {'pixels':>10} {'colours':>10} {'unique_codes':>12} "
-          f"{'bitmap':>7} {'hash':>7} {'np.unique':>10} {'unique_colors':>14}")
+    print(f"{'image':<22} {'pixels':>10} {'colours':>10} {'bitmap':>7} "
+          f"{'hash':>7} {'np.unique':>10} {'unique_colors':>14}")
     bench_colors("china.jpg", china, args.repeat)
     if not args.skip_large:
         large = np.asarray(Image.fromarray(china).resize((4000, 3000), Image.BICUBIC))

@@ -78,13 +78,16 @@ def unique_colors(image):
     """
     image = check_image(image)
     n_channels = image.shape[2]
+    inverse = np.empty(image.shape[0] * image.shape[1], dtype=np.int32)
+    if n_channels == 3:
+        # Counted in numba passes over the pixels themselves (a bitmap of all
+        # 2**24 RGB colours): no sort, and no array of codes.
+        pixels = np.ascontiguousarray(image).reshape(-1, 3)
+        colors, counts = _kernels_colors.unique_rgb(pixels, inverse)
+        return colors, counts, inverse
+    # RGBA: a hash table of the packed codes.
     codes = pack_colors(image)
-
-    # Counted in one numba pass (a bitmap of all 2**24 RGB colours, or a
-    # hash table for RGBA): no sort of the pixels.
-    inverse = np.empty(codes.shape[0], dtype=np.int32)
-    unique_codes, counts = _kernels_colors.unique_codes(codes, inverse)
-
+    unique_codes, counts = _kernels_colors.unique_codes_hash(codes, inverse)
     shifts = np.arange(8 * (n_channels - 1), -1, -8, dtype=np.uint32)
     colors = ((unique_codes[:, np.newaxis] >> shifts) & np.uint32(0xFF)).astype(
         np.uint8

@@ -4,12 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from kmeans_core._kernels_colors import (
-    radix_argsort,
-    unique_codes,
-    unique_codes_bitmap,
-    unique_codes_hash,
-)
+from kmeans_core._kernels_colors import radix_argsort, unique_codes_hash, unique_rgb
 from kmeans_core._palette import pack_colors
 
 
@@ -76,26 +71,39 @@ def check(kernel, codes, *args):
     assert_array_equal(codes, codes_copy)
 
 
+def unpack_rgb(codes):
+    """RGB codes back to (n, 3) uint8 pixels."""
+    shifts = np.array([16, 8, 0], dtype=np.uint32)
+    return ((codes[:, None] >> shifts) & np.uint32(0xFF)).astype(np.uint8)
+
+
 @pytest.mark.parametrize("name", list(rgb_inputs()))
-def test_rgb_codes_bitmap_and_hash_equal_np_unique(name):
+def test_rgb_bitmap_and_hash_equal_np_unique(name):
     codes = rgb_inputs()[name]
-    check(unique_codes_bitmap, codes)
     check(unique_codes_hash, codes)
-    check(unique_codes, codes)
+    pixels = unpack_rgb(codes)
+    pixels_copy = pixels.copy()
+    inverse = np.full(len(codes), -7, dtype=np.int32)
+    colors, counts = unique_rgb(pixels, inverse)
+    expected_unique, expected_counts, expected_inverse = unique_codes_reference(codes)
+    assert colors.dtype == np.uint8 and counts.dtype == np.int64
+    assert_array_equal(colors, unpack_rgb(expected_unique))
+    assert_array_equal(counts, expected_counts)
+    assert_array_equal(inverse, expected_inverse)
+    assert_array_equal(pixels, pixels_copy)
 
 
 @pytest.mark.parametrize("name", list(rgba_inputs()))
 def test_32_bit_codes_hash_equals_np_unique(name):
     codes = rgba_inputs()[name]
     check(unique_codes_hash, codes)
-    check(unique_codes, codes)
 
 
 def test_rebuilds_the_image():
     image = gradient(n_channels=4)
     codes = pack_colors(image)
     inverse = np.empty(len(codes), dtype=np.int32)
-    unique, counts = unique_codes(codes, inverse)
+    unique, counts = unique_codes_hash(codes, inverse)
     assert_array_equal(unique[inverse], codes)
     assert counts.sum() == len(codes)
     assert (counts > 0).all()
@@ -110,12 +118,3 @@ def test_rebuilds_the_image():
 ])
 def test_radix_argsort_is_a_stable_argsort(keys):
     assert_array_equal(radix_argsort(keys), np.argsort(keys, kind="stable"))
-
-
-def test_codes_of_32_bits_take_the_hash():
-    # One code at 2**24: the bitmap (RGB only) must not be used.
-    codes = np.array([1, 2, 1 << 24, 2], dtype=np.uint32)
-    inverse = np.empty(4, dtype=np.int32)
-    unique, counts = unique_codes(codes, inverse)
-    assert unique.tolist() == [1, 2, 1 << 24] and counts.tolist() == [1, 2, 1]
-    assert inverse.tolist() == [0, 1, 2, 1]
