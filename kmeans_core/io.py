@@ -57,7 +57,6 @@ import io as _io
 import os
 import stat
 import struct
-import threading
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -393,33 +392,20 @@ _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
           (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 
 
-# From this many pixels on, ``_check_png_rows`` runs on a thread of its own
-# while Pillow decodes (both release the GIL): 12 megapixels, 0.1 s less.
-_CHECK_ROWS_THREAD_PIXELS = 1_000_000
-
-
 def _load_checking_png_rows(im, name, width, height):
-    """``im.load()`` and ``_check_png_rows``, side by side for large images."""
-    if width * height < _CHECK_ROWS_THREAD_PIXELS:
-        im.load()
+    """``im.load()``, then ``_check_png_rows`` unless the last row shows that
+    every row was decoded.
+
+    Pillow decodes a non-interlaced PNG row after row into an image that
+    starts all zero, so a last row with any non-zero byte proves the stream
+    held every row, and the second inflate is not needed (2.6 ms of a small
+    photo's 80, 0.1 s of CPU at 12 megapixels). A last row of zeros (black,
+    or never written) and interlaced images are checked.
+    """
+    im.load()
+    if im.info.get("interlace") or not np.asarray(
+            im.crop((0, height - 1, width, height))).any():
         _check_png_rows(name, height)
-        return
-    errors = []
-
-    def check():
-        try:
-            _check_png_rows(name, height)
-        except Exception as exc:  # noqa: BLE001 - raised below, in this thread
-            errors.append(exc)
-
-    checker = threading.Thread(target=check, name="png rows check", daemon=True)
-    checker.start()
-    try:
-        im.load()
-    finally:
-        checker.join()
-    if errors:
-        raise errors[0]
 
 
 def _check_png_rows(name, height):

@@ -2,6 +2,7 @@
 
 import io
 import warnings
+from pathlib import Path
 
 import _images
 import numpy as np
@@ -283,15 +284,10 @@ def test_truncated_file(tmp_path, fmt):
     assert file_digest(path) == before
 
 
-@pytest.mark.parametrize("threaded", [False, True])
 @pytest.mark.parametrize("interlace", [0, 1])
-def test_png_with_fewer_rows_than_its_header_is_refused(tmp_path, interlace,
-                                                        threaded, monkeypatch):
+def test_png_with_fewer_rows_than_its_header_is_refused(tmp_path, interlace):
     # The compressed stream is complete: non-interlaced, Pillow itself
-    # raises nothing and fills the missing 90 rows with black. Large images
-    # are checked on a thread of their own, while Pillow decodes.
-    if threaded:
-        monkeypatch.setattr("kmeans_core.io._CHECK_ROWS_THREAD_PIXELS", 1)
+    # raises nothing and fills the missing 90 rows with black.
     path = _images.make_short_png(tmp_path, 100, 100, rows=10, interlace=interlace)
     if not interlace:
         with Image.open(path) as im:
@@ -303,10 +299,7 @@ def test_png_with_fewer_rows_than_its_header_is_refused(tmp_path, interlace,
         assert "holds 10 of the 100 rows" in str(excinfo.value)
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_complete_pngs_pass_the_row_check(tmp_path, threaded, monkeypatch):
-    if threaded:
-        monkeypatch.setattr("kmeans_core.io._CHECK_ROWS_THREAD_PIXELS", 1)
+def test_complete_pngs_pass_the_row_check(tmp_path):
     full = _images.make_short_png(tmp_path, 7, 5, rows=5)
     assert load_quietly(full).pixels.shape == (5, 7, 3)
     # Every bit depth and colour type Pillow writes, interlaced by hand too.
@@ -317,6 +310,30 @@ def test_complete_pngs_pass_the_row_check(tmp_path, threaded, monkeypatch):
     raw = b"".join(b"\x00" + bytes(3 * 8) for _ in range(15))  # Adam7 of 8 x 8
     load_quietly(_images.write_png(tmp_path / "adam7.png", 8, 8, raw,
                                    color_type=2, interlace=1))
+
+
+def test_png_rows_inflated_again_only_when_the_last_row_is_zero(tmp_path,
+                                                               monkeypatch):
+    # A non-interlaced PNG whose last row has a non-zero byte was decoded to
+    # its end: no second inflate. A zero last row, or Adam7, is checked.
+    from kmeans_core import io as kio
+
+    checked = []
+    real = kio._check_png_rows
+    monkeypatch.setattr(kio, "_check_png_rows",
+                        lambda name, height: checked.append(Path(name).name)
+                        or real(name, height))
+    pixels = np.zeros((6, 5, 3), dtype=np.uint8)
+    pixels[-1, 2, 1] = 1
+    Image.fromarray(pixels).save(tmp_path / "lit.png")
+    Image.fromarray(np.zeros_like(pixels)).save(tmp_path / "black.png")
+    passes = ((1, 1), (1, 1), (2, 1), (2, 2), (4, 2), (4, 4), (8, 4))  # Adam7, 8 x 8
+    raw = b"".join(b"\x00" + bytes([7] * 3 * cols) for cols, rows in passes
+                   for _ in range(rows))
+    _images.write_png(tmp_path / "lit-adam7.png", 8, 8, raw, color_type=2, interlace=1)
+    for name in ("lit.png", "black.png", "lit-adam7.png"):
+        assert load_quietly(tmp_path / name).pixels.any() == (name != "black.png")
+    assert checked == ["black.png", "lit-adam7.png"]
 
 
 def test_truncated_file_fails_whatever_load_truncated_images_says(
