@@ -45,9 +45,13 @@ COMPRESS = ROOT / "compress.py"
 SAMPLES = ROOT / "samples"
 PNGQUANT = shutil.which("pngquant")
 
-# Environment of the processes the benchmarks start.
-CHILD_ENV = dict(os.environ, NUMBA_NUM_THREADS=str(N_THREADS),
-                 OMP_NUM_THREADS=str(N_THREADS))
+# Environment of the processes the benchmarks start. Without
+# PYTHONDONTWRITEBYTECODE (set in some sandboxes): with it, a compress.py run
+# from the repository compiles the package's modules from source every time
+# (about 50 ms), which no default Python pays after its first run.
+CHILD_ENV = {name: value for name, value in os.environ.items()
+             if name != "PYTHONDONTWRITEBYTECODE"}
+CHILD_ENV.update(NUMBA_NUM_THREADS=str(N_THREADS), OMP_NUM_THREADS=str(N_THREADS))
 
 
 def rounds(full, quick=1):
