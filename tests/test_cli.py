@@ -993,6 +993,30 @@ def test_default_workers_one_per_core_at_most_one_per_file(monkeypatch):
     assert _concurrency.default_workers(20) == 1
 
 
+def test_workers_get_the_last_jobs_largest_first(tmp_path):
+    # Input order, but the last 2 per worker by decreasing file size (ties
+    # and missing files keep their order), so that the workers end together.
+    from types import SimpleNamespace
+
+    from kmeans_core.cli import _concurrency
+
+    sizes = [5, 1, 9, 2, 7, 3, 8, 4, 0]
+    jobs = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(b"x" * size)
+        jobs.append(SimpleNamespace(input=str(path)))
+    jobs.append(SimpleNamespace(input=str(tmp_path / "missing.png")))
+    order = [Path(job.input).stem for job in _concurrency.hand_out_order(jobs, 2)]
+    assert order == ["0", "1", "2", "3", "4", "5", "6", "7", "8", "missing"]
+    order = [Path(job.input).stem for job in _concurrency.hand_out_order(jobs, 3)]
+    assert order == ["0", "1", "2", "3", "6", "4", "7", "5", "8", "missing"]
+    assert _concurrency.hand_out_order(jobs[:2], 2) == jobs[:2]
+    # Fewer jobs than 2 per worker: all of them by size.
+    assert [Path(j.input).stem for j in _concurrency.hand_out_order(jobs[:3], 2)] == [
+        "2", "0", "1"]
+
+
 def test_a_batch_runs_in_worker_processes_by_default(tmp_path, monkeypatch):
     from kmeans_core.cli import _concurrency
 
