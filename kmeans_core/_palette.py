@@ -10,10 +10,9 @@
   space (one assignment pass, not a new clustering); every pixel then takes
   the label of its colour;
 - ``sort_by_use``: palette entries no pixel uses (two centres that round to
-  the same colour) dropped, the rest sorted by decreasing pixel count;
-- ``palette_image``: a palette and indices as a Pillow image of mode "P", the
-  one way the package builds one (``QuantizeResult.to_pil``, PNG and GIF
-  encoding in ``io.py``).
+  the same colour) dropped, the rest sorted by decreasing pixel count.
+
+A palette and indices become a Pillow image in ``io.palette_image``.
 """
 
 import numpy as np
@@ -176,40 +175,6 @@ def sort_by_use(palette, labels, counts):
     remap = np.zeros(palette.shape[0], dtype=np.uint8)
     remap[order] = np.arange(order.size, dtype=np.uint8)
     return palette[order], remap
-
-
-def palette_image(palette, indices):
-    """A Pillow image of mode "P" from a palette and per-pixel indices.
-
-    Parameters
-    ----------
-    palette : ndarray of shape (n, 3) or (n, 4), uint8
-        RGB or RGBA entries; an RGBA palette gives the image the alpha of
-        each entry (saved as a PNG ``tRNS`` chunk).
-    indices : ndarray of shape (H, W), uint8
-        Index into ``palette`` of every pixel.
-
-    Returns
-    -------
-    PIL.Image.Image
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> image = palette_image(np.array([[0, 0, 0], [255, 0, 0]], np.uint8),
-    ...                       np.array([[0, 1, 1]], np.uint8))
-    >>> image.mode, image.size, image.convert("RGB").getpixel((1, 0))
-    ('P', (3, 1), (255, 0, 0))
-    """
-    from PIL import Image
-
-    height, width = indices.shape
-    image = Image.frombytes(
-        "P", (width, height), np.ascontiguousarray(indices).tobytes()
-    )
-    rawmode = "RGBA" if palette.shape[1] == 4 else "RGB"
-    image.putpalette(np.ascontiguousarray(palette).tobytes(), rawmode)
-    return image
 
 
 # Seeding sample of the default method: this many rows per colour asked for,

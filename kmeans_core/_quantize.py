@@ -40,16 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._lloyd import IterationRecord
-from ._palette import (
-    make_model,
-    palette_from_centers,
-    palette_image,
-    sort_by_use,
-    weighted_colors,
-)
+from ._palette import make_model, palette_from_centers, sort_by_use, weighted_colors
 from ._validation import check_color_space, check_dither, check_image, check_int
 from .color import oklab_to_srgb
 from .dither import dither as _dither
+from .io import palette_image
 from .kmeans import ConvergenceWarning
 from .metrics import squared_error
 
@@ -231,6 +226,26 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         color_space=color_space,
         dither=level or None,
     )
+
+
+def load_kernels(n_colors, *, method="kmeans", color_space="rgb"):
+    """Load, from numba's cache, the kernels ``quantize`` runs on an RGB image.
+
+    The steps of ``quantize`` with these options (colour counting, the fit,
+    the palette mapping) on 17 x 17 random colours, so every kernel is called
+    with the types of a real run; a kernel not cached yet compiles. Unlike
+    ``quantize`` it touches no warning filters (``warnings.catch_warnings``
+    is not thread-safe), so it can run while another thread records
+    warnings, and it gives none: 289 distinct colours are more than 256
+    centres need.
+    """
+    pixels = np.random.default_rng(0).integers(0, 256, (17, 17, 3), dtype=np.uint8)
+    _, colors, counts, _, X, sample_weight = weighted_colors(pixels, color_space)
+    model = make_model(method, n_colors, random_state=0, max_iter=300, tol=1e-4,
+                       batch_size=None, record_history=False)
+    model.fit(X, sample_weight=sample_weight)
+    palette_from_centers(model.cluster_centers_, X, sample_weight, colors, counts,
+                         color_space, getattr(model, "labels_", None))
 
 
 def _rgb_record(record, color_space):

@@ -63,7 +63,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._palette import palette_image
 from ._validation import check_int
 
 # Pillow's own default limit (``PIL.Image.MAX_IMAGE_PIXELS``): about 89.5
@@ -553,6 +552,40 @@ def _zlib_options(bits, n_pixels):
         return {"compress_level": 9, "compress_type": zlib.Z_RLE}
     level = 7 if n_pixels <= _LEVEL7_MAX_PIXELS else 6
     return {"compress_level": level, "compress_type": zlib.Z_DEFAULT_STRATEGY}
+
+
+def palette_image(palette, indices):
+    """A Pillow image of mode "P" from a palette and per-pixel indices.
+
+    Parameters
+    ----------
+    palette : ndarray of shape (n, 3) or (n, 4), uint8
+        RGB or RGBA entries; an RGBA palette gives the image the alpha of
+        each entry (saved as a PNG ``tRNS`` chunk).
+    indices : ndarray of shape (H, W), uint8
+        Index into ``palette`` of every pixel.
+
+    Returns
+    -------
+    PIL.Image.Image
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = palette_image(np.array([[0, 0, 0], [255, 0, 0]], np.uint8),
+    ...                       np.array([[0, 1, 1]], np.uint8))
+    >>> image.mode, image.size, image.convert("RGB").getpixel((1, 0))
+    ('P', (3, 1), (255, 0, 0))
+    """
+    from PIL import Image
+
+    height, width = indices.shape
+    image = Image.frombytes(
+        "P", (width, height), np.ascontiguousarray(indices).tobytes()
+    )
+    rawmode = "RGBA" if palette.shape[1] == 4 else "RGB"
+    image.putpalette(np.ascontiguousarray(palette).tobytes(), rawmode)
+    return image
 
 
 def encode_image(result, fmt="png", *, metadata=None):

@@ -15,6 +15,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+import warnings
 from pathlib import Path
 
 import _images
@@ -885,9 +887,11 @@ def test_plot_and_animation_go_through_one_temporary_file_each(tmp_path, monkeyp
 def test_first_run_says_the_kernels_compile(tmp_path, monkeypatch, capsys):
     # An empty cache: one line on stderr says why this run is slow; with the
     # kernels cached (every other test) or with -q, nothing is said.
+    from kmeans_core import _jit
+
     save(photo(), tmp_path / "a.png")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "cache_is_cold", lambda: True)
+    monkeypatch.setattr(_jit, "cache_is_cold", lambda: True)
     assert cli.main(["a.png", "-k", "4"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == [("compress.py: first run: compiling the k-means kernels, once "
@@ -1118,3 +1122,60 @@ def test_main_freezes_the_imported_objects_once(tmp_path):
     assert before == 0
     assert first > 10_000  # numba and numpy's objects
     assert second == first
+
+
+def test_help_and_argument_errors_do_not_load_numba(tmp_path):
+    # kmeans_core imports its numba side on first use: the command line
+    # answers --help and refuses bad options without it.
+    script = (
+        "import sys\n"
+        "from kmeans_core.cli import main\n"
+        "codes = [main(['--help']), main(['-k', '0', 'a.png'])]\n"
+        "print(codes, 'numba' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[0, 2] False"
+
+
+def test_a_lone_input_is_decoded_on_a_thread_while_numba_loads(tmp_path, monkeypatch,
+                                                               capsys):
+    # The decode runs on its own thread; its warnings reach the file's
+    # report, its time counts in the file's, and the output is the same.
+    from kmeans_core.cli import _compress, _prefetch
+
+    save(photo(), tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    jobs, _ = _files.plan_jobs(_args.parse_args(["a.png", "-k", "8", "-o", "direct.png"],
+                                                "compress.py"))
+    assert _compress.compress_file(jobs[0]).exit_code == 0  # no prefetch here
+
+    threads = []
+    real_load = _prefetch.load_animation
+
+    def slow_load(path, **options):
+        threads.append(threading.current_thread().name)
+        warnings.warn("something odd in this file", UserWarning, stacklevel=1)
+        time.sleep(0.3)
+        return real_load(path, **options)
+
+    monkeypatch.setattr(_prefetch, "load_animation", slow_load)
+    assert cli.main(["a.png", "-k", "8", "-o", "lone.png", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert threads == ["kmeans-decode"]
+    assert record["warnings"] == ["something odd in this file"]
+    assert record["seconds"] >= 0.3
+    assert (tmp_path / "lone.png").read_bytes() == (tmp_path / "direct.png").read_bytes()
+    assert not _prefetch.started(jobs[0])  # taken, nothing left behind
+
+    def broken_load(path, **options):
+        from kmeans_core.io import ImageReadError
+
+        raise ImageReadError("a.png: cannot decode: broken on purpose")
+
+    monkeypatch.setattr(_prefetch, "load_animation", broken_load)
+    assert cli.main(["a.png", "-k", "8", "-o", "never.png"]) == 3
+    assert "a.png: cannot decode: broken on purpose" in capsys.readouterr().err
+    assert not (tmp_path / "never.png").exists()

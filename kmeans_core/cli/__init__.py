@@ -45,10 +45,9 @@ import sys
 import time
 from contextlib import ExitStack, closing
 
-from .._jit import cache_is_cold, load_numba_without_scipy_linalg
+from . import _prefetch
 from ._args import UsageError, parse_args
 from ._concurrency import handle_signals, run_jobs
-from ._dask import DaskRunner, require_distributed
 from ._files import plan_jobs
 from ._report import (
     EXIT_INPUT,
@@ -61,7 +60,10 @@ from ._report import (
     one_line,
     worst_exit_code,
 )
-from ._shared import PaletteFileError, read_palette, share_palette
+
+# The numba side of the package (``_jit``, ``_compress``, ``_dask``,
+# ``_shared``) is imported in ``_main``, after the arguments are checked and,
+# for a lone input, after its decoding has started (``_prefetch``).
 
 __all__ = ["main"]
 
@@ -83,8 +85,6 @@ def main(argv=None):
     # user chose a policy. Read when OpenMP starts, i.e. at the first parallel
     # kernel, which comes after this line (worker processes inherit it).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    load_numba_without_scipy_linalg()
-    _freeze_imported_objects()
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "compress.py"
     if prog in ("", "-c", "__main__.py", "-m"):
         prog = "compress.py"
@@ -133,28 +133,56 @@ def _main(argv, prog):
     try:
         args = parse_args(argv, prog)
         if args.scheduler is not None:
+            from ._dask import require_distributed
+
             require_distributed()  # before any work: exit 2 if missing
         if args.palette_from is not None:
-            args.palette = read_palette(args.palette_from)
+            from ._shared import PaletteFileError, read_palette
+
+            try:
+                args.palette = read_palette(args.palette_from)
+            except PaletteFileError as exc:
+                print(one_line(f"{prog}: error: --palette-from {exc}"), file=sys.stderr)
+                return EXIT_INPUT
             args.colors = len(args.palette)
         jobs, failures = plan_jobs(args)
     except UsageError as exc:
         print(one_line(f"{prog}: error: {exc} (see --help)"), file=sys.stderr)
         return EXIT_USAGE
-    except PaletteFileError as exc:
-        print(one_line(f"{prog}: error: --palette-from {exc}"), file=sys.stderr)
-        return EXIT_INPUT
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    try:
+        return _compress_all(args, prog, jobs, failures)
+    finally:
+        _prefetch.forget()
+
+
+def _compress_all(args, prog, jobs, failures):
     start = time.perf_counter()
-    if jobs and not args.quiet and cache_is_cold():
+    lone = len(jobs) == 1 and args.scheduler is None and not args.shared_palette
+    if lone:
+        # In this process (run_jobs): decode while numba loads (_prefetch).
+        _prefetch.start(jobs[0])
+    from .._jit import cache_is_cold, load_numba_without_scipy_linalg
+
+    load_numba_without_scipy_linalg()
+    _freeze_imported_objects()
+    cold = bool(jobs) and cache_is_cold()
+    if cold and not args.quiet:
         print(f"{prog}: first run: compiling the k-means kernels, once "
               "(about 15 s; later runs load them from the cache)", file=sys.stderr,
               flush=True)
+    if lone and not cold and _prefetch.running():
+        from ._compress import warm_up
+
+        warm_up(jobs[0])  # the kernels load from the cache meanwhile
+    _prefetch.wait()  # see _prefetch: before the job sets warning filters
     with ExitStack() as stack:
         if args.scheduler is None or not jobs:
             run, count = (lambda jobs: run_jobs(jobs, args.workers)), None
         else:
+            from ._dask import DaskRunner
+
             n_workers = args.workers
             try:
                 runner = stack.enter_context(DaskRunner(args.scheduler, n_workers))
@@ -163,6 +191,8 @@ def _main(argv, prog):
                 return EXIT_USAGE
             run, count = runner.run, runner.count
         if args.shared_palette:
+            from ._shared import share_palette
+
             # Counted and fitted before any output is written; a file that
             # cannot be read fails here and takes no part in the fit.
             jobs, unreadable = share_palette(jobs, args, count)

@@ -16,9 +16,8 @@ from PIL import Image
 # Imported here, not in the functions: ``import kmeans_core.cli`` imports the
 # package, which imports these anyway (matplotlib stays lazy in plotting).
 from .. import plotting
-from .._quantize import quantize
+from .._quantize import load_kernels, quantize
 from ..io import (
-    DEFAULT_MAX_PIXELS,
     ImageReadError,
     ImageTooLargeError,
     encode_animation,
@@ -29,6 +28,7 @@ from ..io import (
 from ..metrics import psnr_from_mse, squared_error
 from ..palettes import apply_palette, color_counts, fit_palette, sum_counts
 from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
+from . import _prefetch
 from ._files import OutputError, cause, write_atomic
 from ._report import (
     EXIT_INPUT,
@@ -88,7 +88,7 @@ def _new_report(job):
 
 def _guarded(work, job, report):
     """Run ``work(job, report)``; turn every failure into ``report``'s code."""
-    start = time.perf_counter()
+    start = time.perf_counter() - _prefetch.seconds(job)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -133,10 +133,14 @@ class _QualityError(Exception):
 
 def _load(job, report):
     """``load_animation`` of the job's input (every frame; a still image is
-    one frame, read as ``load_image`` reads it), errors as ``_InputError``."""
-    max_pixels = DEFAULT_MAX_PIXELS if job.max_pixels is None else job.max_pixels
+    one frame, read as ``load_image`` reads it), or what ``_prefetch``
+    loaded of it, errors as ``_InputError``."""
+    max_pixels = _prefetch.max_pixels(job)
     try:
         report.input_bytes = os.path.getsize(job.input)
+        loaded = _prefetch.take(job)
+        if loaded is not None:
+            return loaded
         return load_animation(job.input, max_pixels=max_pixels)
     except ImageTooLargeError as exc:
         # The library names its parameter; the user set (or not) the option.
@@ -188,8 +192,25 @@ def _warm_kernels(job):
     threading.Thread(target=warm, daemon=True, name="kmeans-warm").start()
 
 
+def warm_up(job):
+    """Load the kernels of ``job``'s quantize on this thread, while
+    ``_prefetch`` decodes its input (``_quantize.load_kernels``); never fails.
+
+    Only for the default method, whose kernels ``_jit.cache_is_cold`` has
+    found cached: a kernel compiling now would set warning filters (numba
+    does) beside the decoding thread's (see ``_prefetch``).
+    """
+    if job.palette is not None or job.psnr_target is not None or job.method != "kmeans":
+        return
+    try:
+        load_kernels(job.n_colors, method=job.method, color_space=job.color_space)
+    except Exception:  # noqa: BLE001, S110 - only a head start; the real
+        pass  # run loads (and reports) the same way
+
+
 def _compress(job, report):
-    _warm_kernels(job)
+    if not _prefetch.started(job):
+        _warm_kernels(job)
     loaded = _load(job, report)
     frames = loaded.frames
     report.height, report.width = int(frames[0].shape[0]), int(frames[0].shape[1])

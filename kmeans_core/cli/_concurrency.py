@@ -40,7 +40,6 @@ import time
 from contextlib import contextmanager
 from multiprocessing.connection import wait
 
-from ._compress import compress_file
 from ._files import hold_interrupt, remove_temporary_files
 from ._report import EXIT_INTERNAL, failed
 
@@ -129,6 +128,8 @@ def run_jobs(jobs, workers):
     exception in the caller, a signal) stops and reaps every worker before it
     returns.
     """
+    from ._compress import compress_file  # numba: see kmeans_core/__init__
+
     if workers is None:
         workers = default_workers(len(jobs))
     if workers <= 1 or len(jobs) <= 1:
@@ -288,6 +289,8 @@ def _how(exitcode):
 
 def _worker_main(conn, n_threads, parent_pid):
     """A worker's life: take a job, send its report, until told to stop."""
+    from ._compress import compress_file  # imported before the fork already
+
     for signum in _SIGNALS:
         # The parent decides on Ctrl-C and hangups, which a terminal sends to
         # the whole group; SIGTERM (from the parent, or on its death) stops.
