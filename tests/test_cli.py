@@ -1102,7 +1102,8 @@ def test_kernels_warmed_on_a_thread_for_a_large_input(tmp_path, monkeypatch):
 def test_main_freezes_the_imported_objects_once(tmp_path):
     # The objects of the imports (numba's type system) are moved out of the
     # collector's reach at the first main(); a second main() in the same
-    # process freezes nothing more (it would keep the first run's garbage).
+    # process freezes nothing more (it would keep the first run's garbage),
+    # unless it runs as the program (argv None), which exits next.
     save(photo(), tmp_path / "a.png")
     script = (
         "import gc, sys\n"
@@ -1112,16 +1113,20 @@ def test_main_freezes_the_imported_objects_once(tmp_path):
         "first = gc.get_freeze_count()\n"
         "garbage = [[] for _ in range(1000)]\n"
         "assert main(['a.png', '-k', '4', '-q', '--force']) == 0\n"
-        "print(before, first, gc.get_freeze_count())\n"
+        "second = gc.get_freeze_count()\n"
+        "sys.argv = ['compress.py', 'a.png', '-k', '4', '-q', '--force']\n"
+        "assert main() == 0  # as the program: what the run made is frozen too\n"
+        "print(before, first, second, gc.get_freeze_count())\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, check=False,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 0, proc.stderr
-    before, first, second = map(int, proc.stdout.split())
+    before, first, second, at_exit = map(int, proc.stdout.split())
     assert before == 0
     assert first > 10_000  # numba and numpy's objects
     assert second == first
+    assert at_exit > second + 1000
 
 
 def test_help_and_argument_errors_do_not_load_numba(tmp_path):

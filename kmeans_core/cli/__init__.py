@@ -89,6 +89,19 @@ def main(argv=None):
     if prog in ("", "-c", "__main__.py", "-m"):
         prog = "compress.py"
     try:
+        return _main_stopping_cleanly(argv, prog)
+    finally:
+        if argv is None:
+            # Run as the program (compress.py, kmeans-compress), which exits
+            # next: the interpreter's exit then skips what this run made, as
+            # the collections skipped the imports' objects (20 ms of a small
+            # photo's 0.55 s, median of 9).
+            gc.freeze()
+
+
+def _main_stopping_cleanly(argv, prog):
+    """``_main``, with signals, a closed stdout and any error as exit codes."""
+    try:
         with handle_signals():
             return _main(argv, prog)
     except KeyboardInterrupt as exc:
