@@ -40,7 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._lloyd import IterationRecord
-from ._palette import make_model, palette_from_centers, sort_by_use, weighted_colors
+from ._palette import (
+    fit_colors,
+    make_model,
+    palette_from_centers,
+    sort_by_use,
+    weighted_colors,
+)
 from ._validation import check_color_space, check_dither, check_image, check_int
 from .color import oklab_to_srgb
 from .dither import dither as _dither
@@ -65,8 +71,10 @@ class QuantizeResult:
     indices : ndarray of shape (H, W), uint8
         Index into ``palette`` of every pixel.
     n_iter : int
-        k-means iterations (mini-batch: passes over the data); 0 when the image
-        had no more distinct colours than asked for.
+        k-means iterations on all the colours (mini-batch: passes over the
+        data); 0 when the image had no more distinct colours than asked for.
+        From half a million distinct colours on, these follow a fit on every
+        4th colour (``_palette.fit_colors``), whose iterations are not counted.
     inertia : float
         Sum over all pixels of the squared distance between the pixel and its
         palette colour, in RGB(A) 0-255 units whatever the colour space, and
@@ -129,7 +137,9 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
     method : {"kmeans", "minibatch"}, default="kmeans"
         "kmeans": ``KMeans`` (Lloyd, k-means++ start) on the distinct colours
         weighted by their pixel counts, the same objective as clustering every
-        pixel. "minibatch": ``MiniBatchKMeans`` on the same weighted colours.
+        pixel; with half a million distinct colours or more it starts from a
+        fit on every 4th of them (coarse to fine, ``_palette.fit_colors``).
+        "minibatch": ``MiniBatchKMeans`` on the same weighted colours.
     random_state : None, int or numpy.random.Generator, default=0
         Seed of the clustering; the default makes the result repeatable.
     max_iter : int, default=300
@@ -192,13 +202,12 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         guess = None
         history = [_initial_record(X)] if record_history else None
     else:
-        model = make_model(method, n_colors, random_state=random_state,
-                            max_iter=max_iter, tol=tol, batch_size=batch_size,
-                            record_history=record_history)
         with warnings.catch_warnings():
             # Fewer clusters than asked for just means a smaller palette.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, sample_weight=sample_weight)
+            model = fit_colors(method, n_colors, X, sample_weight,
+                               random_state=random_state, max_iter=max_iter, tol=tol,
+                               batch_size=batch_size, record_history=record_history)
         centers = model.cluster_centers_
         guess = getattr(model, "labels_", None)
         n_iter = int(model.n_iter_)

@@ -35,7 +35,7 @@ from ._lloyd import nearest_centers
 # The steps of the single-image path, shared so that the fit of several
 # images is the same computation (see ``fit_palette``).
 from ._palette import (
-    make_model,
+    fit_colors,
     pack_colors,
     palette_from_centers,
     sort_by_use,
@@ -252,13 +252,12 @@ def fit_palette(images_or_counts, n_colors, *, random_state=0, max_iter=300,
     if colors.shape[0] <= n_colors:
         centers, n_iter = X, 0
     else:
-        model = make_model("kmeans", n_colors, random_state=random_state,
-                            max_iter=max_iter, tol=tol, batch_size=None,
-                            record_history=False)
         with warnings.catch_warnings():
             # Fewer clusters than asked for just means a smaller palette.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, sample_weight=sample_weight)
+            model = fit_colors("kmeans", n_colors, X, sample_weight,
+                               random_state=random_state, max_iter=max_iter, tol=tol,
+                               batch_size=None, record_history=False)
         centers, n_iter = model.cluster_centers_, int(model.n_iter_)
     palette, labels, _ = palette_from_centers(
         centers, X, sample_weight, colors, counts, color_space)

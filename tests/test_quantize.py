@@ -535,3 +535,55 @@ def test_counts_beyond_float32_precision_cluster_in_float64(monkeypatch):
     wide = quantize(image, 8, random_state=0)
     assert seen == [(np.float64, np.float64)]
     assert np.abs(wide.palette.astype(int) - plain.palette.astype(int)).max() <= 1
+
+
+def test_many_colours_fit_coarse_to_fine(monkeypatch):
+    # From _COARSE_MIN_ROWS colours on (lowered here), the k-means first runs
+    # on every 4th colour, then on all of them from there: the result is
+    # still a converged k-means of all the colours (each colour labelled
+    # with its nearest centre, each centre the mean of its colours within
+    # the tolerance), the same with one thread or two, and its squared error
+    # on this photo at most 1% above the direct fit's.
+    import numba
+
+    from kmeans_core import KMeans, _palette
+
+    image = PHOTOS["china"][::2, ::2]
+    X, weight = _palette.weighted_colors(image, "rgb")[4:]
+    fits = []
+    real_fit = KMeans.fit
+
+    def watched(self, X, y=None, sample_weight=None):
+        fits.append((len(X), isinstance(self.init, str)))
+        return real_fit(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(KMeans, "fit", watched)
+    direct = quietly(quantize, image, 32)
+    assert fits == [(len(X), True)]
+    monkeypatch.setattr(_palette, "_COARSE_MIN_ROWS", 1000)
+    fits.clear()
+    coarse = quietly(quantize, image, 32)
+    assert fits == [(len(X[::4]), True), (len(X), False)]
+    assert coarse.inertia <= 1.01 * direct.inertia
+
+    options = {"random_state": 0, "max_iter": 300, "tol": 1e-4, "batch_size": None,
+               "record_history": False}
+    model = _palette.fit_colors("kmeans", 32, X, weight, **options)
+    centers = model.cluster_centers_.astype(np.float64)
+    d2 = ((X[:, None, :].astype(np.float64) - centers[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(model.labels_, d2.argmin(axis=1))
+    sums = np.zeros_like(centers)
+    np.add.at(sums, model.labels_, X * weight[:, None])
+    means = sums / np.bincount(model.labels_, weights=weight)[:, None]
+    assert ((means - centers) ** 2).sum() <= 1e-4 * X.var(axis=0).mean() * 3 + 1e-6
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = _palette.fit_colors("kmeans", 32, X, weight, **options)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.cluster_centers_, model.cluster_centers_)
+    # Not for mini-batch, nor when the history of the fit is asked for.
+    fits.clear()
+    quietly(quantize, image, 32, record_history=True)
+    assert fits == [(len(X), True)]
