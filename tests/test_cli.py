@@ -43,6 +43,13 @@ def run(args, cwd, **kwargs):
     )
 
 
+def run_python(script, cwd):
+    """Run ``python -c script`` in ``cwd``, the repository importable."""
+    return subprocess.run([sys.executable, "-c", script], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
 def snapshot(folder):
     """{relative path: (bytes, mtime_ns)} of every file under ``folder``."""
     return {
@@ -1118,9 +1125,7 @@ def test_main_freezes_the_imported_objects_once(tmp_path):
         "assert main() == 0  # as the program: what the run made is frozen too\n"
         "print(before, first, second, gc.get_freeze_count())\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    proc = run_python(script, tmp_path)
     assert proc.returncode == 0, proc.stderr
     before, first, second, at_exit = map(int, proc.stdout.split())
     assert before == 0
@@ -1138,9 +1143,7 @@ def test_help_and_argument_errors_do_not_load_numba(tmp_path):
         "codes = [main(['--help']), main(['-k', '0', 'a.png'])]\n"
         "print(codes, 'numba' in sys.modules)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    proc = run_python(script, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "[0, 2] False"
 
