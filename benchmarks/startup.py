@@ -7,7 +7,11 @@
 - The floor under any numba program: ``import numpy, numba`` and the first
   call of one trivial cached kernel, warm, with numba's BLAS check stopped
   before it imports ``scipy.linalg`` as compress.py does: what compress.py
-  pays before it does any work.
+  pays before it does any work; and the same with ``gc.freeze()`` before the
+  exit, as compress.py does.
+- Those imports, Pillow's, and every kernel of an RGB quantize at k = 16
+  loaded from the cache (``_quantize.load_kernels``), frozen: what
+  compress.py pays before it reads its image.
 
     python benchmarks/startup.py
 """
@@ -46,6 +50,24 @@ from floor_kernel import one
 one(1)
 """
 
+# The same, with the objects frozen out of the collector's reach before
+# the exit, as compress.py does.
+FLOOR_FROZEN = FLOOR + "import gc\ngc.freeze()\n"
+
+# What compress.py must do before it reads its image: the same imports, and
+# every kernel of an RGB quantize at k = 16 loaded (on a 17 x 17 image).
+KERNELS = """
+import sys
+sys.modules["scipy.linalg"] = None
+import numba.np.arraymath
+del sys.modules["scipy.linalg"]
+import PIL.Image
+from kmeans_core._quantize import load_kernels
+load_kernels(16)
+import gc
+gc.freeze()
+"""
+
 
 def timed(cmd, env, cwd=None):
     start = time.perf_counter()
@@ -67,11 +89,15 @@ def main():
              None),
             ("floor: numpy, numba, one cached kernel", [sys.executable, "-c", FLOOR],
              tmp),
+            ("floor, gc frozen before the exit", [sys.executable, "-c", FLOOR_FROZEN],
+             tmp),
+            ("imports + load_kernels(16), gc frozen", [sys.executable, "-c", KERNELS],
+             None),
         ):
             # Python's bytecode is written as by default (see conftest.py).
             env = {key: value for key, value in os.environ.items()
                    if key != "PYTHONDONTWRITEBYTECODE"}
-            env.update(NUMBA_CACHE_DIR=str(Path(tmp) / name[:5]), PYTHONPATH=tmp)
+            env.update(NUMBA_CACHE_DIR=str(Path(tmp) / f"cache{len(rows)}"), PYTHONPATH=tmp)
             cold = timed(cmd, env, cwd)
             warm = min(timed(cmd, env, cwd) for _ in range(5))
             rows.append((name, cold, warm))
