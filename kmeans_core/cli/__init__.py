@@ -129,12 +129,12 @@ def _freeze_imported_objects():
 
     numba's type system alone is some 70,000 long-lived Python objects that
     the collector tracks. Every full collection walked them all again (12 to
-    25 ms each), and so did the interpreter's exit: samples/chelsea.jpg at -k 16 took 0.72 s, 0.59 s
-    with them frozen (``gc.freeze``; median of 9 runs each), and 20 photos
-    at -k 256 1.52 s instead of 1.40 s. Worker processes are forked after
-    this, so they share the frozen objects too. Once per process: a second
-    call (a test calling ``main`` again) would freeze the garbage of the
-    first run.
+    25 ms each), and so did the interpreter's exit: samples/chelsea.jpg at
+    -k 16 took 0.72 s, 0.59 s with them frozen (``gc.freeze``; median of 9
+    runs each), and 20 photos at -k 256 1.52 s instead of 1.40 s. Worker
+    processes are forked after this, so they share the frozen objects too.
+    Once per process: a second call (a test calling ``main`` again) would
+    freeze the garbage of the first run.
     """
     global _frozen
     if not _frozen:

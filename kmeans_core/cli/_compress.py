@@ -13,8 +13,10 @@ import warnings
 import numpy as np
 from PIL import Image
 
-# Imported here, not in the functions: ``import kmeans_core.cli`` imports the
-# package, which imports these anyway (matplotlib stays lazy in plotting).
+# The numba side of the package, imported with this module: ``import
+# kmeans_core.cli`` does not import it; the command line imports this module
+# when a job is about to run, after a lone input started decoding
+# (``_prefetch``). matplotlib stays lazy in plotting.
 from .. import plotting
 from .._quantize import load_kernels, quantize
 from ..io import (
