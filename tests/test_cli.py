@@ -952,6 +952,35 @@ def test_signal_inside_a_kernel_is_still_an_interrupt(tmp_path, monkeypatch):
     assert report.exit_code == 1 and "SystemError: something else" in report.error
 
 
+def test_signal_inside_an_import_is_still_an_interrupt(tmp_path, monkeypatch, capsys):
+    # pybind11 modules (matplotlib's, imported for --plot) turn an exception
+    # raised while they initialise into "ImportError: initialization failed",
+    # caused by it: in a job, and while the command line imports numba, a
+    # stop signal there is still the signal (exit 128 + 15, one line).
+    from kmeans_core import _jit
+    from kmeans_core.cli import _compress, _concurrency
+
+    def interrupted_import(*args):
+        try:
+            raise _concurrency.Interrupted(signal.SIGTERM)
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    save(photo(), tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    jobs, _ = _files.plan_jobs(_args.parse_args(["a.png"], "compress.py"))
+    monkeypatch.setattr(_compress, "_compress", interrupted_import)
+    with pytest.raises(KeyboardInterrupt):
+        _compress.compress_file(jobs[0])
+    monkeypatch.undo()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_jit, "load_numba_without_scipy_linalg", interrupted_import)
+    assert cli.main(["a.png", "-o", "b.png"]) == 143
+    assert capsys.readouterr().err == "compress.py: terminated (SIGTERM)\n"
+    assert not (tmp_path / "b.png").exists()
+
+
 def test_write_atomic_same_ok_accepts_only_the_same_bytes(tmp_path):
     """A task run twice (Dask, after its worker died) finds its own output."""
     target = tmp_path / "out.png"

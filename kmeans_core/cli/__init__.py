@@ -47,7 +47,7 @@ from contextlib import ExitStack, closing
 
 from . import _prefetch
 from ._args import UsageError, parse_args
-from ._concurrency import handle_signals, run_jobs
+from ._concurrency import handle_signals, interrupt_behind, run_jobs
 from ._files import plan_jobs
 from ._report import (
     EXIT_INPUT,
@@ -105,20 +105,28 @@ def _main_stopping_cleanly(argv, prog):
         with handle_signals():
             return _main(argv, prog)
     except KeyboardInterrupt as exc:
-        # Ctrl-C, SIGTERM or SIGHUP: 128 + the signal number (130, 143, 129).
-        signum = getattr(exc, "signum", signal.SIGINT)
-        what = _STOPPED.get(signum, f"stopped by {signal.Signals(signum).name}")
-        print(f"{prog}: {what}", file=sys.stderr)
-        return EXIT_INTERRUPTED - signal.SIGINT + signum
+        return _stopped(prog, exc)
     except BrokenPipeError:
         # stdout closed early (e.g. piped to head): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_INTERNAL
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        interrupt = interrupt_behind(exc)
+        if interrupt is not None:  # e.g. a signal while numba was imported
+            return _stopped(prog, interrupt)
         print(one_line(f"{prog}: error: internal error: {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _stopped(prog, exc):
+    """Ctrl-C, SIGTERM or SIGHUP: one line, 128 + the signal number (130,
+    143, 129)."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    what = _STOPPED.get(signum, f"stopped by {signal.Signals(signum).name}")
+    print(f"{prog}: {what}", file=sys.stderr)
+    return EXIT_INTERRUPTED - signal.SIGINT + signum
 
 
 _frozen = False

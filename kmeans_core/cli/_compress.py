@@ -31,6 +31,7 @@ from ..metrics import psnr_from_mse, squared_error
 from ..palettes import apply_palette, color_counts, fit_palette, sum_counts
 from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
 from . import _prefetch
+from ._concurrency import interrupt_behind
 from ._files import OutputError, cause, write_atomic
 from ._report import (
     EXIT_INPUT,
@@ -41,17 +42,6 @@ from ._report import (
     EXIT_SKIPPED,
     FileReport,
 )
-
-
-def _interrupt_behind(exc):
-    """The KeyboardInterrupt in the chain of causes of ``exc``, or None."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 def compress_file(job):
@@ -107,17 +97,10 @@ def _guarded(work, job, report):
         report.exit_code, report.error = EXIT_QUALITY, str(exc)
     except MemoryError:
         report.exit_code, report.error = EXIT_INTERNAL, "out of memory"
-    except SystemError as exc:
-        # A signal that lands while a numba kernel runs raises its
-        # KeyboardInterrupt as the kernel returns its arrays, which CPython
-        # wraps (once or twice): "... returned a result with an exception
-        # set". It is still the signal.
-        interrupt = _interrupt_behind(exc)
+    except Exception as exc:  # noqa: BLE001 - reported as one line, exit 1
+        interrupt = interrupt_behind(exc)
         if interrupt is not None:
             raise interrupt from None
-        report.exit_code = EXIT_INTERNAL
-        report.error = f"internal error: {type(exc).__name__}: {cause(exc, job.input)}"
-    except Exception as exc:  # noqa: BLE001 - reported as one line, exit 1
         report.exit_code = EXIT_INTERNAL
         report.error = f"internal error: {type(exc).__name__}: {cause(exc, job.input)}"
     if report.error is not None:

@@ -69,6 +69,25 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+def interrupt_behind(exc):
+    """The KeyboardInterrupt in the chain of causes of ``exc``, or None.
+
+    A stop signal can come out wrapped in another exception, and is still
+    the signal: raised while a numba kernel returns its arrays, CPython wraps
+    it (once or twice) in "SystemError: ... returned a result with an
+    exception set"; raised while a pybind11 extension module (matplotlib's,
+    for ``--plot``) initialises on import, pybind11 wraps it in
+    "ImportError: initialization failed".
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _disarm():
     """Ignore further stop signals (the first one is being handled)."""
     for signum in _SIGNALS:
