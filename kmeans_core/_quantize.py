@@ -42,7 +42,6 @@ import numpy as np
 from ._lloyd import IterationRecord
 from ._palette import (
     fit_colors,
-    make_model,
     palette_from_centers,
     sort_by_use,
     weighted_colors,
@@ -250,9 +249,8 @@ def load_kernels(n_colors, *, method="kmeans", color_space="rgb"):
     """
     pixels = np.random.default_rng(0).integers(0, 256, (17, 17, 3), dtype=np.uint8)
     _, colors, counts, _, X, sample_weight = weighted_colors(pixels, color_space)
-    model = make_model(method, n_colors, random_state=0, max_iter=300, tol=1e-4,
-                       batch_size=None, record_history=False)
-    model.fit(X, sample_weight=sample_weight)
+    model = fit_colors(method, n_colors, X, sample_weight, random_state=0,
+                       max_iter=300, tol=1e-4, batch_size=None, record_history=False)
     palette_from_centers(model.cluster_centers_, X, sample_weight, colors, counts,
                          color_space, getattr(model, "labels_", None))
 

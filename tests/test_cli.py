@@ -1087,9 +1087,9 @@ def test_a_batch_runs_in_worker_processes_by_default(tmp_path, monkeypatch):
 
 
 def test_kernels_warmed_on_a_thread_for_a_large_input(tmp_path, monkeypatch):
-    # From _WARM_MIN_PIXELS on, a tiny quantize with the job's options runs
-    # on a thread while the input decodes; the output is the same bytes, and
-    # a failure of the warm-up never fails the job.
+    # From _WARM_MIN_PIXELS on, the kernels of a quantize with the job's
+    # options load on a thread while the input decodes; the output is the
+    # same bytes, and a failure of the warm-up never fails the job.
     from kmeans_core.cli import _compress
 
     save(photo(), tmp_path / "a.png")
@@ -1100,13 +1100,18 @@ def test_kernels_warmed_on_a_thread_for_a_large_input(tmp_path, monkeypatch):
     plain = Path(jobs[0].output).read_bytes()
 
     calls = []
-    real_quantize = _compress.quantize
+    real_quantize, real_load_kernels = _compress.quantize, _compress.load_kernels
 
     def watched(image, n_colors, **options):
         calls.append((threading.current_thread().name, image.shape, n_colors))
         return real_quantize(image, n_colors, **options)
 
+    def watched_load(n_colors, **options):
+        calls.append((threading.current_thread().name, "load_kernels", n_colors))
+        return real_load_kernels(n_colors, **options)
+
     monkeypatch.setattr(_compress, "quantize", watched)
+    monkeypatch.setattr(_compress, "load_kernels", watched_load)
     monkeypatch.setattr(_compress, "_WARM_MIN_PIXELS", 1)
     jobs, _ = _files.plan_jobs(_args.parse_args(["a.png", "-k", "8", "--force"],
                                                 "compress.py"))
@@ -1114,23 +1119,23 @@ def test_kernels_warmed_on_a_thread_for_a_large_input(tmp_path, monkeypatch):
     for thread in threading.enumerate():
         if thread.name == "kmeans-warm":
             thread.join(timeout=30)
-    assert ("kmeans-warm", (17, 17, 3), 8) in calls
+    assert ("kmeans-warm", "load_kernels", 8) in calls
     assert ("MainThread", photo().shape, 8) in calls
     assert Path(jobs[0].output).read_bytes() == plain
 
-    def failing(image, n_colors, **options):
+    def failing(n_colors, **options):
         if threading.current_thread().name == "kmeans-warm":
             raise RuntimeError("no warm-up today")
-        return real_quantize(image, n_colors, **options)
+        return real_load_kernels(n_colors, **options)
 
-    monkeypatch.setattr(_compress, "quantize", failing)
+    monkeypatch.setattr(_compress, "load_kernels", failing)
     assert _compress.compress_file(jobs[0]).exit_code == 0
     assert Path(jobs[0].output).read_bytes() == plain
 
     # Below the threshold no thread starts.
     monkeypatch.setattr(_compress, "_WARM_MIN_PIXELS", 10**9)
     calls.clear()
-    monkeypatch.setattr(_compress, "quantize", watched)
+    monkeypatch.setattr(_compress, "load_kernels", watched_load)
     assert _compress.compress_file(jobs[0]).exit_code == 0
     assert [name for name, _, _ in calls] == ["MainThread"]
 

@@ -193,10 +193,14 @@ def _compress_all(args, prog, jobs, failures):
         print(f"{prog}: first run: compiling the k-means kernels, once "
               "(about 15 s; later runs load them from the cache)", file=sys.stderr,
               flush=True)
-    if lone and not cold and _prefetch.running():
+    if lone and not cold and jobs[0].method == "kmeans" and _prefetch.running():
+        # The kernels load from the cache meanwhile. Only those of the
+        # default method, which cache_is_cold found cached: a kernel
+        # compiling now would set warning filters (numba does) beside the
+        # decoding thread's (see _prefetch).
         from ._compress import warm_up
 
-        warm_up(jobs[0])  # the kernels load from the cache meanwhile
+        warm_up(jobs[0])
     _prefetch.wait()  # see _prefetch: before the job sets warning filters
     with ExitStack() as stack:
         if args.scheduler is None or not jobs:

@@ -157,35 +157,21 @@ def _warm_kernels(job):
     Numba loads a cached kernel on its first call, 0.3 s for quantize's
     kernels, mostly holding the GIL; Pillow decodes without it. Run on a
     large input only (``_WARM_MIN_PIXELS``): on a small one the decode is
-    shorter than the thread's start, and the two would only compete. A
-    quantize of 17 x 17 RGB colours with the job's options calls the kernels
-    of an RGB run with its types (an RGBA input still loads its colour
-    counting and 4-feature kernels itself); it never fails the job.
+    shorter than the thread's start, and the two would only compete. The
+    thread runs ``warm_up``, which sets no warning filters beside the job's.
     """
-    if (job.palette is not None or job.psnr_target is not None
-            or _image_pixels(job.input) < _WARM_MIN_PIXELS):
+    if _image_pixels(job.input) < _WARM_MIN_PIXELS:
         return
-
-    def warm():
-        tiny = np.random.default_rng(0).integers(0, 256, (17, 17, 3), dtype=np.uint8)
-        try:
-            quantize(tiny, job.n_colors, method=job.method,
-                     color_space=job.color_space)
-        except Exception:  # noqa: BLE001, S110 - only a head start; the real
-            pass  # run loads (and reports) the same way
-
-    threading.Thread(target=warm, daemon=True, name="kmeans-warm").start()
+    threading.Thread(target=warm_up, args=(job,), daemon=True,
+                     name="kmeans-warm").start()
 
 
 def warm_up(job):
-    """Load the kernels of ``job``'s quantize on this thread, while
-    ``_prefetch`` decodes its input (``_quantize.load_kernels``); never fails.
-
-    Only for the default method, whose kernels ``_jit.cache_is_cold`` has
-    found cached: a kernel compiling now would set warning filters (numba
-    does) beside the decoding thread's (see ``_prefetch``).
-    """
-    if job.palette is not None or job.psnr_target is not None or job.method != "kmeans":
+    """Load the kernels of ``job``'s quantize (``_quantize.load_kernels``:
+    those of an RGB run with its options; an RGBA input still loads its
+    colour counting and 4-feature kernels itself); never fails the job.
+    Nothing for ``--palette`` or ``--psnr`` runs, which take other steps."""
+    if job.palette is not None or job.psnr_target is not None:
         return
     try:
         load_kernels(job.n_colors, method=job.method, color_space=job.color_space)
