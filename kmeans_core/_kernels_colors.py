@@ -47,16 +47,15 @@ def _rgb_code(pixels, i):
 
 
 @njit(cache=True, nogil=True)
-def mark_rgb(pixels, bitmap, start, end):
-    """Step 1 of the bitmap count: set the bit of every colour of pixels
-    ``start`` to ``end``.
+def mark_rgb(pixels, bitmap):
+    """Step 1 of the bitmap count: set the bit of every pixel's colour.
 
     pixels  IN    (n_pixels, 3) uint8, C-contiguous
     bitmap  INOUT (2**18,) uint64: bit ``code & 63`` of word ``code >> 6``
     """
     one = np.uint64(1)
     # Unsigned indices: no wraparound test for negative ones (1.4x faster).
-    for i in range(np.uint64(start), np.uint64(end)):
+    for i in range(np.uint64(pixels.shape[0])):
         code = _rgb_code(pixels, i)
         bitmap[code >> np.uint32(6)] |= one << np.uint64(code & np.uint32(63))
 
@@ -93,7 +92,7 @@ def rank_bitmap(bitmap):
 
 
 @njit(cache=True, nogil=True)
-def count_rgb(pixels, bitmap, before, inverse, counts, start, end):
+def count_rgb(pixels, bitmap, before, inverse, counts):
     """Step 3: the rank of every pixel's colour, and the pixels of each.
 
     A colour's rank is the colours present before its word plus the set bits
@@ -102,11 +101,11 @@ def count_rgb(pixels, bitmap, before, inverse, counts, start, end):
     pixels   IN    (n_pixels, 3) uint8
     bitmap, before  IN  from ``mark_rgb`` (every pixel's colour marked) and
                    ``rank_bitmap``
-    inverse  OUT   (n_pixels,) int32, rows ``start`` to ``end``
-    counts   INOUT (n_colors,) int64, incremented for these pixels
+    inverse  OUT   (n_pixels,) int32, the rank of each pixel's colour
+    counts   INOUT (n_colors,) int64, zero on entry: the pixels of each
     """
     one = np.uint64(1)
-    for i in range(np.uint64(start), np.uint64(end)):  # unsigned, as in mark_rgb
+    for i in range(np.uint64(pixels.shape[0])):  # unsigned, as in mark_rgb
         code = _rgb_code(pixels, i)
         word = code >> np.uint32(6)
         below = bitmap[word] & ((one << np.uint64(code & np.uint32(63))) - one)
@@ -289,10 +288,9 @@ def unique_rgb(pixels, inverse):
     returns    colors (n_colors, 3) uint8, increasing as packed codes;
                counts (n_colors,) int64
     """
-    n_pixels = pixels.shape[0]
     bitmap = np.zeros(_RGB_CODES // 64, dtype=np.uint64)
-    mark_rgb(pixels, bitmap, 0, n_pixels)
+    mark_rgb(pixels, bitmap)
     before, colors = rank_bitmap(bitmap)
     counts = np.zeros(colors.shape[0], dtype=np.int64)
-    count_rgb(pixels, bitmap, before, inverse, counts, 0, n_pixels)
+    count_rgb(pixels, bitmap, before, inverse, counts)
     return colors, counts
