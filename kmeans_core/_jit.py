@@ -17,8 +17,7 @@ _IMAGE_PATH_KERNELS = (
     _kernels.assign_chunks,
     _kernels.update_centers,
     _kernels_seeding.kmeans_plusplus_greedy,
-    _kernels_colors.mark_rgb,
-    _kernels_colors.count_rgb,
+    _kernels_colors.unique_rgb,
 )
 
 

@@ -274,6 +274,7 @@ def unique_codes_hash(codes, inverse):
     return unique, counts
 
 
+@njit(cache=True, nogil=True)
 def unique_rgb(pixels, inverse):
     """Distinct colours of RGB pixels, their counts and each pixel's index.
 
@@ -281,7 +282,9 @@ def unique_rgb(pixels, inverse):
     (``mark_rgb``, ``rank_bitmap``, ``count_rgb``), reading the pixels
     themselves: no array of codes is made. On one thread: the count pass
     waits on memory, and two threads, each with its own bitmap and counts,
-    took as long (12 MP: 70 ms either way).
+    took as long (12 MP: 70 ms either way). Compiled itself, so that a
+    process loads one kernel from numba's cache instead of three (each load
+    costs about 3 ms).
 
     pixels     IN  (n_pixels, 3) uint8, C-contiguous
     inverse    OUT (n_pixels,) int32, index of each pixel's colour in ``colors``
