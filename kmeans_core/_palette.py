@@ -82,6 +82,10 @@ def unique_colors(image):
         # Counted in numba passes over the pixels themselves (a bitmap of all
         # 2**24 RGB colours): no sort, and no array of codes.
         pixels = np.ascontiguousarray(image).reshape(-1, 3)
+        # Read-only, as a decoded image is: numba compiles (and caches) a
+        # kernel per argument type, read-only or not, so this keeps it to one.
+        pixels = pixels.view()
+        pixels.flags.writeable = False
         colors, counts = _kernels_colors.unique_rgb(pixels, inverse)
         return colors, counts, inverse
     # RGBA: a hash table of the packed codes.

@@ -899,15 +899,79 @@ def test_first_run_says_the_kernels_compile(tmp_path, monkeypatch, capsys):
     save(photo(), tmp_path / "a.png")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(_jit, "cache_is_cold", lambda: True)
+    compiled = []
+    monkeypatch.setattr(_jit, "compile_kernels", lambda: compiled.append(True))
     assert cli.main(["a.png", "-k", "4"]) == 0
+    assert compiled == [True]  # before the job (see the test below)
     err = capsys.readouterr().err.splitlines()
     assert err == [("compress.py: first run: compiling the k-means kernels, once "
-                    "(about 15 s; later runs load them from the cache)")]
+                    "(about 10 s; later runs load them from the cache)")]
     assert cli.main(["a.png", "-k", "4", "-q", "--force"]) == 0
     assert capsys.readouterr().err == ""
     monkeypatch.undo()
     assert cli.main([str(tmp_path / "a.png"), "-k", "4", "--force"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_first_run_compiles_every_kernel_the_job_runs(tmp_path):
+    # compile_kernels compiles for the types of a real run: after it, a
+    # compression (an image decoded from a file, read-only) adds no kernel
+    # signature, so nothing compiles during the job. Run in a new process,
+    # whose kernels have no signature yet (they load from the warm cache).
+    save(photo(), tmp_path / "a.png")
+    script = (
+        "from kmeans_core import _jit, _kernels, _kernels_colors, _kernels_seeding\n"
+        "from kmeans_core.cli import main\n"
+        "_jit._compile_seeding(); _jit._compile_image_path()\n"
+        "mods = (_kernels, _kernels_colors, _kernels_seeding)\n"
+        "kernels = [k for m in mods for k in vars(m).values() if hasattr(k, 'signatures')]\n"
+        "before = {k: set(k.signatures) for k in kernels}\n"
+        "assert before[_kernels_seeding.kmeans_plusplus_greedy]\n"
+        "assert before[_kernels.assign_chunks] and before[_kernels_colors.unique_rgb]\n"
+        "assert main(['a.png', '-k', '16', '-q']) == 0\n"
+        "new = [k.py_func.__name__ for k in kernels if set(k.signatures) != before[k]]\n"
+        "print('new signatures:', new)\n"
+    )
+    proc = run_python(script, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "new signatures: []"
+
+
+def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
+    # The seeding kernel compiles in another process while this one compiles
+    # the rest; an interrupt here stops the other process too.
+    from kmeans_core import _jit
+
+    started = []
+
+    class Recorded(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(_jit.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_jit.subprocess, "Popen", Recorded)
+    calls = []
+    monkeypatch.setattr(_jit, "_compile_image_path", lambda: calls.append("here"))
+    _jit.compile_kernels()
+    assert calls == ["here"] and len(started) == 1
+    assert started[0].returncode == 0  # waited for, and it compiled (loaded)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_jit, "_SEEDING_SCRIPT", "import time; time.sleep(60)")
+    monkeypatch.setattr(_jit, "_compile_image_path", interrupted)
+    begun = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _jit.compile_kernels()
+    assert time.monotonic() - begun < 30
+    assert len(started) == 2 and started[1].returncode is not None
+
+    monkeypatch.setattr(_jit.os, "cpu_count", lambda: 1)  # one core: no process
+    monkeypatch.setattr(_jit, "_compile_image_path", lambda: calls.append("alone"))
+    _jit.compile_kernels()
+    assert calls == ["here", "alone"] and len(started) == 2
 
 
 def test_cache_is_cold_looks_for_every_kernels_cache(monkeypatch):

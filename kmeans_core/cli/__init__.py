@@ -191,7 +191,7 @@ def _compress_all(args, prog, jobs, failures):
     cold = bool(jobs) and cache_is_cold()
     if cold and not args.quiet:
         print(f"{prog}: first run: compiling the k-means kernels, once "
-              "(about 15 s; later runs load them from the cache)", file=sys.stderr,
+              "(about 10 s; later runs load them from the cache)", file=sys.stderr,
               flush=True)
     if lone and not cold and jobs[0].method == "kmeans" and _prefetch.running():
         # The kernels load from the cache meanwhile. Only those of the
@@ -202,6 +202,10 @@ def _compress_all(args, prog, jobs, failures):
 
         warm_up(jobs[0])
     _prefetch.wait()  # see _prefetch: before the job sets warning filters
+    if cold and args.scheduler is None:
+        from .._jit import compile_kernels
+
+        compile_kernels()  # on two cores (see _jit), then the job loads them
     with ExitStack() as stack:
         if args.scheduler is None or not jobs:
             run, count = (lambda jobs: run_jobs(jobs, args.workers)), None
