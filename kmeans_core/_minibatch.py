@@ -25,7 +25,6 @@ to smooth out.
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from . import _kernels
@@ -37,6 +36,7 @@ from ._lloyd import (
     random_init,
     sample_rows,
 )
+from ._threads import at_most
 
 # The default batch size: large enough that the per-step overhead of Python is
 # small next to the work of a step, small enough that a step is cheap.
@@ -55,15 +55,11 @@ PARALLEL_BATCH_WORK = 1 << 20
 def threads_for_batches(batch_size, n_clusters):
     """Run on one numba thread when ``batch_size`` rows x ``n_clusters`` centres
     are too little work to share (the steps; the initialisation on its sample)."""
-    n_threads = numba.get_num_threads()
-    if batch_size * n_clusters >= PARALLEL_BATCH_WORK or n_threads == 1:
+    if batch_size * n_clusters >= PARALLEL_BATCH_WORK:
         yield
         return
-    numba.set_num_threads(1)
-    try:
+    with at_most(1):
         yield
-    finally:
-        numba.set_num_threads(n_threads)
 
 
 def default_init_size(batch_size, n_clusters):

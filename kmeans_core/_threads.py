@@ -5,7 +5,7 @@ assignment takes every ``step``-th chunk of the rows from ``first`` on, so
 thread ``t`` of ``T`` runs ``first=t, step=T`` (interleaved chunks spread
 work that is unevenly spread over the rows). Every chunk writes only its own
 rows and slots, so the result does not depend on the number of threads, which
-is numba's (``numba.set_num_threads``).
+is numba's (``numba.set_num_threads``; see ``n_threads``).
 
 A ``Team`` is the calling thread and ``T - 1`` helper threads, started for
 one k-means run. Between tasks a helper polls a shared counter without the
@@ -26,9 +26,11 @@ on a machine busy with other work), the caller runs it too.
 import threading
 import time
 import weakref
+from contextlib import contextmanager
 
 import numba
 import numpy as np
+from numba.np.ufunc import parallel as _numba_parallel
 
 from . import _atomics, _kernels
 from ._kernels import CLAIMED, DONE, POSTED, SERVE_STOPPED, SERVING, TASK_ARG
@@ -44,9 +46,48 @@ _ORPHAN_CHECK_SECONDS = 1.0
 _spins_per_second = None
 
 
+# Limits below numba's count: for the whole process (``limit_process``, a
+# worker process of the command line), and for the calling thread only
+# (``at_most``, for work too small to share).
+_process_limit = None
+_local = threading.local()
+
+
 def n_threads():
-    """The number of threads numba is allowed to use."""
-    return numba.get_num_threads()
+    """The number of threads numba is allowed to use, within ``limit_process``
+    and ``at_most``.
+
+    numba's count (``numba.set_num_threads``) is read without starting
+    numba's threading layer, which nothing here uses: ``numba.get_num_threads``
+    would start it (about 22 ms a process). Until a ``numba.set_num_threads``
+    has started it, the count is numba's default, ``NUMBA_NUM_THREADS``.
+    """
+    if getattr(_numba_parallel, "_is_initialized", True):
+        n = numba.get_num_threads()
+    else:
+        n = numba.config.NUMBA_NUM_THREADS
+    for limit in (_process_limit, getattr(_local, "limit", None)):
+        if limit is not None:
+            n = min(n, limit)
+    return max(1, n)
+
+
+def limit_process(n):
+    """Let every k-means of this process use at most ``n`` threads."""
+    global _process_limit
+    _process_limit = max(1, int(n))
+
+
+@contextmanager
+def at_most(n):
+    """Within this block, k-means runs of the calling thread use at most
+    ``n`` threads."""
+    saved = getattr(_local, "limit", None)
+    _local.limit = n if saved is None else min(saved, n)
+    try:
+        yield
+    finally:
+        _local.limit = saved
 
 
 def _spins(seconds):

@@ -192,3 +192,47 @@ def test_atomics_claim_is_compare_and_swap():
     assert _atomics.claim(control, 1, 0, 5)
     assert not _atomics.claim(control, 1, 0, 6)  # someone else was first
     assert control.tolist() == [0, 5]
+
+
+def test_thread_count_leaves_numbas_threading_layer_alone():
+    # A process that never calls numba.set_num_threads runs its k-means on
+    # NUMBA_NUM_THREADS threads without starting numba's threading layer
+    # (numba.get_num_threads would, about 22 ms, for threads nothing uses).
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "import numba.np.ufunc.parallel as layer\n"
+        "from kmeans_core import KMeans, _threads\n"
+        "X = np.random.default_rng(0).uniform(0, 255, (20000, 3)).astype(np.float32)\n"
+        "KMeans(8, n_init=1, random_state=0).fit(X)\n"
+        "print(_threads.n_threads(), layer._is_initialized)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(numba.config.NUMBA_NUM_THREADS), "False"]
+
+
+def test_thread_limits_of_the_process_and_of_a_block(two_threads, monkeypatch):
+    assert _threads.n_threads() == 2
+    with _threads.at_most(1):
+        assert _threads.n_threads() == 1
+        seen = []
+        other = threading.Thread(target=lambda: seen.append(_threads.n_threads()))
+        other.start()
+        other.join()
+        assert seen == [2]  # the block limits its own thread only
+        with _threads.at_most(2):
+            assert _threads.n_threads() == 1  # a block never raises a limit
+    assert _threads.n_threads() == 2
+    monkeypatch.setattr(_threads, "_process_limit", None)
+    _threads.limit_process(1)  # a worker process of the command line
+    assert _threads.n_threads() == 1
+    X, w, centers = _data()
+    with _lloyd.Assigner(X, w, len(centers)) as assigner:
+        assigner.assign(centers, np.zeros(len(centers)), prune=False)
+        assert assigner._team.n_threads == 1
+    numba.set_num_threads(1)
+    assert _threads.n_threads() == 1  # numba's own setting still counts

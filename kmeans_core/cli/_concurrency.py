@@ -352,10 +352,7 @@ def _watch_parent(parent_pid):
 
 
 def limit_threads(n_threads):
-    """Let numba use at most ``n_threads`` threads in this process (a hint)."""
-    try:
-        import numba
+    """Let the k-means of this process use at most ``n_threads`` threads."""
+    from .._threads import limit_process  # numba: imported before the fork already
 
-        numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
-    except Exception:  # noqa: BLE001, S110 - thread count is only a performance hint
-        pass
+    limit_process(n_threads)
