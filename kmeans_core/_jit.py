@@ -7,10 +7,11 @@ the kernels an image compression runs, so the command line can say why its
 first run is slow.
 
 ``compile_kernels`` makes that first run shorter on a machine with two cores
-or more: numba compiles one kernel at a time, and the k-means++ seeding
-kernel alone takes about 6 s of a 13 to 15 s compile. So another Python
-process compiles the seeding kernel (``_compile_seeding``) while this one
-compiles the others (``_compile_image_path``); the job then loads them all
+or more: numba compiles one kernel at a time, 13 to 15 s for an image
+compression. So another Python process compiles the first steps of a run,
+colour counting and the k-means++ seeding (``_compile_counting_and_seeding``,
+about 7 s), while this one compiles Lloyd's iterations and the palette
+mapping (``_compile_iterations``, about 6.5 s); the job then loads them all
 from the cache.
 """
 
@@ -64,10 +65,11 @@ def load_numba_without_scipy_linalg():
 
 
 # The second process: the package's parent folder first on its path (the
-# package may run from a source tree, not installed), then the seeding kernel.
-_SEEDING_SCRIPT = (
+# package may run from a source tree, not installed), then its kernels.
+_SECOND_PROCESS_SCRIPT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from kmeans_core._jit import _compile_seeding; _compile_seeding()"
+    "from kmeans_core._jit import _compile_counting_and_seeding; "
+    "_compile_counting_and_seeding()"
 )
 
 
@@ -75,57 +77,54 @@ def compile_kernels():
     """Compile the kernels of an image compression into numba's cache, on
     two processes when the machine has two cores or more.
 
-    Another Python process compiles the k-means++ seeding kernel while this
-    one compiles every other kernel of the image path, then waits for it.
-    The kernels are compiled for the types of a real run, so the job that
-    follows compiles nothing. If the other process fails, the job compiles
-    what it left out; if this one is interrupted, the other is stopped.
+    Another Python process compiles colour counting and the k-means++
+    seeding while this one compiles Lloyd's iterations and the palette
+    mapping, then waits for it. The kernels are compiled for the types of a
+    real run, so the job that follows compiles nothing. If the other process
+    fails, the job compiles what it left out; if this one is interrupted,
+    the other is stopped.
     """
     if (os.cpu_count() or 1) < 2:
-        _compile_image_path()
+        _compile_iterations()
+        _compile_counting_and_seeding()
         return
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    seeding = subprocess.Popen(
-        [sys.executable, "-c", _SEEDING_SCRIPT, root], stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    other = subprocess.Popen(
+        [sys.executable, "-c", _SECOND_PROCESS_SCRIPT, root],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _compile_image_path()
+        _compile_iterations()
     except BaseException:
-        seeding.kill()
+        other.kill()
         raise
     finally:
-        seeding.wait()
+        other.wait()
 
 
-def _sample_colors():
-    """The weighted distinct colours of 64 x 64 random pixels, as
-    ``_palette.weighted_colors`` gives them to the fit (about 4,000 rows:
-    four chunks, so the assignment runs on two threads where it can)."""
+def _compile_counting_and_seeding():
+    """Compile (or load) the kernels of colour counting and k-means++ seeding,
+    with the types of a fit on an image's colours (64 x 64 random pixels,
+    read-only as a decoded image is)."""
+    from ._lloyd import kmeans_plusplus
     from ._palette import weighted_colors
 
-    pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    _, _, _, _, X, sample_weight = weighted_colors(pixels, "rgb")
-    return X, sample_weight
-
-
-def _compile_seeding():
-    """Compile (or load) the k-means++ seeding kernel, with the types of a fit."""
-    from ._lloyd import kmeans_plusplus
-
     load_numba_without_scipy_linalg()
-    X = np.random.default_rng(0).integers(0, 256, (4096, 3)).astype(np.float32)
-    kmeans_plusplus(X, 16, np.ones(len(X), dtype=np.float32),
-                    np.random.default_rng(0))
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    pixels.flags.writeable = False
+    _, _, _, _, X, sample_weight = weighted_colors(pixels, "rgb")
+    kmeans_plusplus(X, 16, sample_weight, np.random.default_rng(0))
 
 
-def _compile_image_path():
-    """Compile (or load) every kernel of an image compression but the seeding:
-    colour counting, the tolerance, Lloyd's iterations and the palette
-    mapping, with the types of a real run."""
+def _compile_iterations():
+    """Compile (or load) the kernels of Lloyd's iterations and of the palette
+    mapping, with the types of a fit on an image's colours: float32 rows and
+    weights, 4,096 of them (four chunks, so the assignment runs on two
+    threads where it can)."""
     from ._lloyd import lloyd, nearest_centers, scaled_tolerance
 
     load_numba_without_scipy_linalg()
-    X, sample_weight = _sample_colors()
+    X = np.random.default_rng(0).integers(0, 256, (4096, 3)).astype(np.float32)
+    sample_weight = np.ones(len(X), dtype=np.float32)
     tol = scaled_tolerance(X, sample_weight, 1e-4)
     centers, labels, _, _, _ = lloyd(X, sample_weight, X[:16].copy(), max_iter=3,
                                      tol=tol)

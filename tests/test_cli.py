@@ -905,7 +905,7 @@ def test_first_run_says_the_kernels_compile(tmp_path, monkeypatch, capsys):
     assert compiled == [True]  # before the job (see the test below)
     err = capsys.readouterr().err.splitlines()
     assert err == [("compress.py: first run: compiling the k-means kernels, once "
-                    "(about 10 s; later runs load them from the cache)")]
+                    "(about 8 s; later runs load them from the cache)")]
     assert cli.main(["a.png", "-k", "4", "-q", "--force"]) == 0
     assert capsys.readouterr().err == ""
     monkeypatch.undo()
@@ -922,7 +922,7 @@ def test_first_run_compiles_every_kernel_the_job_runs(tmp_path):
     script = (
         "from kmeans_core import _jit, _kernels, _kernels_colors, _kernels_seeding\n"
         "from kmeans_core.cli import main\n"
-        "_jit._compile_seeding(); _jit._compile_image_path()\n"
+        "_jit._compile_counting_and_seeding(); _jit._compile_iterations()\n"
         "mods = (_kernels, _kernels_colors, _kernels_seeding)\n"
         "kernels = [k for m in mods for k in vars(m).values() if hasattr(k, 'signatures')]\n"
         "before = {k: set(k.signatures) for k in kernels}\n"
@@ -938,8 +938,8 @@ def test_first_run_compiles_every_kernel_the_job_runs(tmp_path):
 
 
 def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
-    # The seeding kernel compiles in another process while this one compiles
-    # the rest; an interrupt here stops the other process too.
+    # Colour counting and seeding compile in another process while this one
+    # compiles the rest; an interrupt here stops the other process too.
     from kmeans_core import _jit
 
     started = []
@@ -952,7 +952,7 @@ def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
     monkeypatch.setattr(_jit.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(_jit.subprocess, "Popen", Recorded)
     calls = []
-    monkeypatch.setattr(_jit, "_compile_image_path", lambda: calls.append("here"))
+    monkeypatch.setattr(_jit, "_compile_iterations", lambda: calls.append("here"))
     _jit.compile_kernels()
     assert calls == ["here"] and len(started) == 1
     assert started[0].returncode == 0  # waited for, and it compiled (loaded)
@@ -960,8 +960,8 @@ def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
     def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_jit, "_SEEDING_SCRIPT", "import time; time.sleep(60)")
-    monkeypatch.setattr(_jit, "_compile_image_path", interrupted)
+    monkeypatch.setattr(_jit, "_SECOND_PROCESS_SCRIPT", "import time; time.sleep(60)")
+    monkeypatch.setattr(_jit, "_compile_iterations", interrupted)
     begun = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         _jit.compile_kernels()
@@ -969,9 +969,11 @@ def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
     assert len(started) == 2 and started[1].returncode is not None
 
     monkeypatch.setattr(_jit.os, "cpu_count", lambda: 1)  # one core: no process
-    monkeypatch.setattr(_jit, "_compile_image_path", lambda: calls.append("alone"))
+    monkeypatch.setattr(_jit, "_compile_iterations", lambda: calls.append("alone"))
+    monkeypatch.setattr(_jit, "_compile_counting_and_seeding",
+                        lambda: calls.append("then"))
     _jit.compile_kernels()
-    assert calls == ["here", "alone"] and len(started) == 2
+    assert calls == ["here", "alone", "then"] and len(started) == 2
 
 
 def test_cache_is_cold_looks_for_every_kernels_cache(monkeypatch):

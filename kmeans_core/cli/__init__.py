@@ -191,7 +191,7 @@ def _compress_all(args, prog, jobs, failures):
     cold = bool(jobs) and cache_is_cold()
     if cold and not args.quiet:
         print(f"{prog}: first run: compiling the k-means kernels, once "
-              "(about 10 s; later runs load them from the cache)", file=sys.stderr,
+              "(about 8 s; later runs load them from the cache)", file=sys.stderr,
               flush=True)
     if lone and not cold and jobs[0].method == "kmeans" and _prefetch.running():
         # The kernels load from the cache meanwhile. Only those of the
