@@ -976,6 +976,34 @@ def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
     assert calls == ["here", "alone", "then"] and len(started) == 2
 
 
+@pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2,
+                    reason="numba has a single thread here")
+def test_a_small_lone_image_is_compressed_on_one_thread(tmp_path, monkeypatch):
+    # Below cli._ONE_THREAD_PIXELS a lone input's k-means runs on one thread
+    # (no helper to start and load kernels for); the setting ends with the
+    # command. 64 x 64 random colours: four chunks, two threads otherwise.
+    from kmeans_core import _threads
+
+    pixels = np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    save(pixels, tmp_path / "a.png")
+    teams = []
+    team_init = _threads.Team.__init__
+
+    def recorded(self, args, n_threads):
+        teams.append(n_threads)
+        team_init(self, args, n_threads)
+
+    monkeypatch.setattr(_threads.Team, "__init__", recorded)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["a.png", "-k", "8", "-q"]) == 0
+    assert teams and set(teams) == {1}
+    assert _threads.n_threads() >= 2  # back to numba's count
+    teams.clear()
+    monkeypatch.setattr(cli, "_ONE_THREAD_PIXELS", 64 * 64)  # now large enough
+    assert cli.main(["a.png", "-k", "8", "-q", "--force"]) == 0
+    assert 2 in teams
+
+
 def test_cache_is_cold_looks_for_every_kernels_cache(monkeypatch):
     from kmeans_core import _jit, _kernels
 

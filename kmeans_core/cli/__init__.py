@@ -67,6 +67,14 @@ from ._report import (
 
 __all__ = ["main"]
 
+# A lone input of fewer pixels is compressed on one thread: in a process
+# that compresses one small image, a second thread saves less than starting
+# it costs (its kernels loaded from numba's cache, about 25 ms). chelsea.jpg
+# (0.14 megapixels) at k = 16: the fit takes 21 ms on one thread, 17 ms on
+# two; china.jpg (0.27 megapixels) at k = 64, the case closest to even:
+# 76 and 55 ms.
+_ONE_THREAD_PIXELS = 300_000
+
 _STOPPED = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
 if hasattr(signal, "SIGHUP"):
     _STOPPED[signal.SIGHUP] = "hangup (SIGHUP)"
@@ -207,6 +215,11 @@ def _compress_all(args, prog, jobs, failures):
 
         compile_kernels()  # on two cores (see _jit), then the job loads them
     with ExitStack() as stack:
+        n_pixels = _prefetch.pixel_count(jobs[0]) if lone else None
+        if n_pixels is not None and n_pixels < _ONE_THREAD_PIXELS:
+            from .._threads import at_most
+
+            stack.enter_context(at_most(1))
         if args.scheduler is None or not jobs:
             run, count = (lambda jobs: run_jobs(jobs, args.workers)), None
         else:

@@ -69,6 +69,15 @@ def seconds(job):
     return entry[1].get("seconds", 0.0)
 
 
+def pixel_count(job):
+    """The pixels (all frames) of ``job``'s input decoded here, or None if it
+    was not, or not yet, or failed."""
+    entry = _started.get((job.input, max_pixels(job)))
+    if entry is None or entry[0].is_alive() or "loaded" not in entry[1]:
+        return None
+    return sum(frame.shape[0] * frame.shape[1] for frame in entry[1]["loaded"].frames)
+
+
 def running():
     """Whether a decode started here is still going on."""
     return any(thread.is_alive() for thread, _ in _started.values())
