@@ -29,16 +29,12 @@ which go largest input file first (``hand_out_order``).
   (``os.getppid``) within ``_WATCH`` seconds and stops it the same way.
 """
 
-import ctypes
-import ctypes.util
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
 from contextlib import contextmanager
-from multiprocessing.connection import wait
 
 from ._files import hold_interrupt, remove_temporary_files
 from ._report import EXIT_INTERNAL, failed
@@ -199,6 +195,8 @@ class _Pool:
         self.n_workers = n_workers
         # Each worker limits numba so that the workers share the cores.
         self.n_threads = max(1, (os.cpu_count() or 1) // n_workers)
+        import multiprocessing  # here: a lone input never needs it (8 ms)
+
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         self.context = multiprocessing.get_context(method)
         self.workers = []
@@ -228,8 +226,8 @@ class _Pool:
                             pending.append(worker.job)
                             worker.job = None
                             idle_deaths += 1
-                ready = wait([w.conn for w in self.workers]
-                             + [w.process.sentinel for w in self.workers])
+                ready = _wait([w.conn for w in self.workers]
+                              + [w.process.sentinel for w in self.workers])
                 for worker in self.workers:
                     report = self._collect(worker, ready)
                     if report is not None:
@@ -287,6 +285,13 @@ class _Pool:
         self.workers = []
 
 
+def _wait(objects):
+    """``multiprocessing.connection.wait``, imported when a batch needs it."""
+    from multiprocessing.connection import wait
+
+    return wait(objects)
+
+
 def _signal(pid, signum):
     try:
         os.kill(pid, signum)
@@ -336,7 +341,11 @@ def _watch_parent(parent_pid):
     """Stop this worker when its parent dies, even by SIGKILL."""
     if sys.platform.startswith("linux"):
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            # The C library's prctl, among the symbols the process has
+            # loaded (ctypes.util.find_library would run ldconfig: 2 ms).
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         except (OSError, AttributeError):
             pass  # the watcher below is enough
