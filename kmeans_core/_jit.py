@@ -16,7 +16,6 @@ from the cache.
 """
 
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -88,6 +87,8 @@ def compile_kernels():
         _compile_iterations()
         _compile_counting_and_seeding()
         return
+    import subprocess  # here: only a first run needs it (7 ms to import)
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     other = subprocess.Popen(
         [sys.executable, "-c", _SECOND_PROCESS_SCRIPT, root],

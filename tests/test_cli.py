@@ -950,7 +950,7 @@ def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
             started.append(self)
 
     monkeypatch.setattr(_jit.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(_jit.subprocess, "Popen", Recorded)
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
     calls = []
     monkeypatch.setattr(_jit, "_compile_iterations", lambda: calls.append("here"))
     _jit.compile_kernels()
