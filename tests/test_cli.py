@@ -937,43 +937,56 @@ def test_first_run_compiles_every_kernel_the_job_runs(tmp_path):
     assert proc.stdout.strip() == "new signatures: []"
 
 
-def test_compile_kernels_uses_a_second_process_and_stops_it(monkeypatch):
-    # Colour counting and seeding compile in another process while this one
-    # compiles the rest; an interrupt here stops the other process too.
+def test_compile_kernels_compiles_in_two_other_processes(monkeypatch):
+    # Each half of the kernels compiles in a process of its own; this one
+    # compiles nothing (it loads them afterwards), and an interrupt while it
+    # waits stops both.
     from kmeans_core import _jit
 
     started = []
+    popen = subprocess.Popen
 
-    class Recorded(subprocess.Popen):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            started.append(self)
+    class Recorded(popen):
+        def __init__(self, args, **kwargs):
+            super().__init__(args, **kwargs)
+            started.append((self, args[4:]))
 
-    monkeypatch.setattr(_jit.os, "cpu_count", lambda: 2)
+    def not_here():
+        raise AssertionError("compiled in the command's own process")
+
     monkeypatch.setattr(subprocess, "Popen", Recorded)
-    calls = []
-    monkeypatch.setattr(_jit, "_compile_iterations", lambda: calls.append("here"))
+    monkeypatch.setattr(_jit, "_compile_iterations", not_here)
+    monkeypatch.setattr(_jit, "_compile_counting_and_seeding", not_here)
+    monkeypatch.setattr(_jit.os, "cpu_count", lambda: 2)
+    _jit.compile_kernels()  # the kernels are cached: the processes load them
+    assert [names for _, names in started] == [["_compile_counting_and_seeding"],
+                                               ["_compile_iterations"]]
+    assert [process.returncode for process, _ in started] == [0, 0]
+
+    started.clear()
+    monkeypatch.setattr(_jit.os, "cpu_count", lambda: 1)  # one core: one process
     _jit.compile_kernels()
-    assert calls == ["here"] and len(started) == 1
-    assert started[0].returncode == 0  # waited for, and it compiled (loaded)
+    assert [names for _, names in started] == [list(_jit._HALVES)]
+    assert started[0][0].returncode == 0
 
-    def interrupted():
-        raise KeyboardInterrupt
+    started.clear()
+    monkeypatch.setattr(_jit.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_jit, "_COMPILE_SCRIPT", "import time; time.sleep(60)")
+    waits = []
 
-    monkeypatch.setattr(_jit, "_SECOND_PROCESS_SCRIPT", "import time; time.sleep(60)")
-    monkeypatch.setattr(_jit, "_compile_iterations", interrupted)
+    def interrupted(self, timeout=None):
+        if not waits:  # the first wait: Ctrl-C
+            waits.append(self)
+            raise KeyboardInterrupt
+        return popen.wait(self, timeout)
+
+    monkeypatch.setattr(Recorded, "wait", interrupted)
     begun = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         _jit.compile_kernels()
     assert time.monotonic() - begun < 30
-    assert len(started) == 2 and started[1].returncode is not None
-
-    monkeypatch.setattr(_jit.os, "cpu_count", lambda: 1)  # one core: no process
-    monkeypatch.setattr(_jit, "_compile_iterations", lambda: calls.append("alone"))
-    monkeypatch.setattr(_jit, "_compile_counting_and_seeding",
-                        lambda: calls.append("then"))
-    _jit.compile_kernels()
-    assert calls == ["here", "alone", "then"] and len(started) == 2
+    assert len(started) == 2
+    assert all(process.returncode is not None for process, _ in started)
 
 
 @pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2,
