@@ -84,8 +84,8 @@ def compile_kernels():
 
     Each compiles one half of the kernels (see the module notes), for the
     types of a real run, so the job that follows compiles nothing: it loads
-    them from the cache. If a process fails, the job compiles what it left
-    out; if this one is interrupted, they are stopped.
+    them from the cache. If a process fails or cannot start, the job
+    compiles what it left out; if this one is interrupted, they are stopped.
     """
     import subprocess  # here: only a first run needs it (7 ms to import)
 
@@ -94,10 +94,13 @@ def compile_kernels():
     processes = []
     try:
         for group in groups:
-            processes.append(subprocess.Popen(
-                [sys.executable, "-c", _COMPILE_SCRIPT, root, *group],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
+            try:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-c", _COMPILE_SCRIPT, root, *group],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL))
+            except OSError:  # no interpreter to start: the job compiles them
+                break
         for process in processes:
             process.wait()
     except BaseException:

@@ -969,6 +969,13 @@ def test_compile_kernels_compiles_in_two_other_processes(monkeypatch):
     assert [names for _, names in started] == [list(_jit._HALVES)]
     assert started[0][0].returncode == 0
 
+    def no_interpreter(*args, **kwargs):
+        raise FileNotFoundError("no such interpreter")
+
+    monkeypatch.setattr(subprocess, "Popen", no_interpreter)
+    _jit.compile_kernels()  # nothing started: the job will compile
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+
     started.clear()
     monkeypatch.setattr(_jit.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(_jit, "_COMPILE_SCRIPT", "import time; time.sleep(60)")
