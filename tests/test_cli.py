@@ -1095,6 +1095,54 @@ def test_signal_inside_an_import_is_still_an_interrupt(tmp_path, monkeypatch, ca
     assert not (tmp_path / "b.png").exists()
 
 
+def _call_back_from_c(function):
+    """Call ``function`` as C calls a callback: from qsort, through ctypes."""
+    import ctypes
+
+    compare = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+    def callback(a, b):
+        function()
+        return 0
+
+    values = (ctypes.c_int * 2)(2, 1)
+    ctypes.CDLL(None).qsort(values, 2, ctypes.sizeof(ctypes.c_int), compare(callback))
+
+
+def test_signal_inside_a_callback_from_c_is_still_an_interrupt(tmp_path, monkeypatch,
+                                                                capsys):
+    # llvmlite calls back into Python while numba loads a kernel from its
+    # cache; a stop signal's exception raised there cannot leave the
+    # callback (Python prints "Exception ignored ..." and goes on). The
+    # command raises it again: exit 128 + 15, one line, no traceback.
+    from kmeans_core import _jit
+    from kmeans_core.cli import _concurrency
+
+    def stop():
+        raise _concurrency.Interrupted(signal.SIGTERM)
+
+    save(photo(), tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_jit, "load_numba_without_scipy_linalg",
+                        lambda: _call_back_from_c(stop))
+    assert cli.main(["a.png", "-o", "b.png"]) == 143
+    assert capsys.readouterr().err == "compress.py: terminated (SIGTERM)\n"
+    assert not (tmp_path / "b.png").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    # Other exceptions in callbacks go to the hook there was before.
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+
+    def fail():
+        raise ValueError("not a signal")
+
+    with _concurrency.handle_signals():
+        _call_back_from_c(fail)
+    assert [type(u.exc_value) for u in seen] == [ValueError]
+    assert sys.unraisablehook == seen.append
+
+
 def test_write_atomic_same_ok_accepts_only_the_same_bytes(tmp_path):
     """A task run twice (Dask, after its worker died) finds its own output."""
     target = tmp_path / "out.png"

@@ -108,18 +108,61 @@ def handle_signals():
     The previous handlers come back on exit, unless a signal came: then
     later ones stay ignored until the process exits (a third Ctrl-C after
     the cleanup must not kill it with a different status). Only the main
-    thread can set handlers; elsewhere nothing changes.
+    thread can set handlers; elsewhere nothing changes. Within the block
+    (and in the worker processes forked in it) a stop raised inside a
+    callback from C is raised again (``_raise_again``).
     """
     saved = {}
-    if threading.current_thread() is threading.main_thread():
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
         for signum in _SIGNALS:
             saved[signum] = signal.signal(signum, _raise_interrupted)
+        _hooks.append(sys.unraisablehook)
+        sys.unraisablehook = _raise_again
     try:
         yield
     finally:
+        if main_thread:
+            sys.unraisablehook = _hooks.pop()
         if not _received:
             for signum, handler in saved.items():
                 signal.signal(signum, handler)
+
+
+_pending = []  # a stop swallowed by a callback from C, to raise again
+_hooks = []  # the unraisable hooks that handle_signals replaced
+
+
+def _raise_again(unraisable):
+    """``sys.unraisablehook`` within ``handle_signals``.
+
+    A stop signal's exception raised while Python code runs as a callback
+    from C (llvmlite calls one while numba loads a kernel from its cache)
+    cannot leave the callback: Python would print it ("Exception ignored
+    ...") and go on, the stop lost, and the first signal disarmed the
+    others. It is raised again at the next Python event of the main thread
+    outside this hook (``_raise_pending``, set as the thread's profile
+    function for the moment): where the call into C returns, or in the next
+    callback, which passes it on here again. Anything else goes to the hook
+    before.
+    """
+    exc = unraisable.exc_value
+    if (not isinstance(exc, KeyboardInterrupt)
+            or threading.current_thread() is not threading.main_thread()):
+        (_hooks[-1] if _hooks else sys.__unraisablehook__)(unraisable)
+        return
+    if not _pending:
+        _pending.append((exc, sys.getprofile()))
+    sys.setprofile(_raise_pending)
+
+
+def _raise_pending(frame, event, arg):
+    if frame.f_code is _raise_again.__code__:
+        return  # the hook's own return
+    exc, profile = _pending.pop()
+    sys.setprofile(profile)
+    if not hold_interrupt(exc):  # a temporary file is being created
+        raise exc
 
 
 def default_workers(n_jobs):
