@@ -112,14 +112,13 @@ def compile_kernels():
 
 def _compile_counting_and_seeding():
     """Compile (or load) the kernels of colour counting and k-means++ seeding,
-    with the types of a fit on an image's colours (64 x 64 random pixels,
-    read-only as a decoded image is)."""
+    with the types of a fit on an image's colours (64 x 64 random pixels;
+    ``unique_colors`` passes them on read-only, as it does a decoded image)."""
     from ._lloyd import kmeans_plusplus
     from ._palette import weighted_colors
 
     load_numba_without_scipy_linalg()
     pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    pixels.flags.writeable = False
     _, _, _, _, X, sample_weight = weighted_colors(pixels, "rgb")
     kmeans_plusplus(X, 16, sample_weight, np.random.default_rng(0))
 

@@ -192,7 +192,7 @@ def _compress_all(args, prog, jobs, failures):
     if lone:
         # In this process (run_jobs): decode while numba loads (_prefetch).
         _prefetch.start(jobs[0])
-    from .._jit import cache_is_cold, load_numba_without_scipy_linalg
+    from .._jit import cache_is_cold, compile_kernels, load_numba_without_scipy_linalg
 
     load_numba_without_scipy_linalg()
     _freeze_imported_objects()
@@ -211,8 +211,6 @@ def _compress_all(args, prog, jobs, failures):
         warm_up(jobs[0])
     _prefetch.wait()  # see _prefetch: before the job sets warning filters
     if cold and args.scheduler is None:
-        from .._jit import compile_kernels
-
         compile_kernels()  # on two cores (see _jit), then the job loads them
     with ExitStack() as stack:
         n_pixels = _prefetch.pixel_count(jobs[0]) if lone else None

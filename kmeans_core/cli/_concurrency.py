@@ -236,7 +236,7 @@ class _Worker:
 class _Pool:
     def __init__(self, n_workers):
         self.n_workers = n_workers
-        # Each worker limits numba so that the workers share the cores.
+        # Each worker limits its k-means threads so that the workers share the cores.
         self.n_threads = max(1, (os.cpu_count() or 1) // n_workers)
         import multiprocessing  # here: a lone input never needs it (8 ms)
 
@@ -356,7 +356,9 @@ def _how(exitcode):
 
 def _worker_main(conn, n_threads, parent_pid):
     """A worker's life: take a job, send its report, until told to stop."""
-    from ._compress import compress_file  # imported before the fork already
+    # Imported before the fork already (numba: see kmeans_core/__init__).
+    from .._threads import limit_process
+    from ._compress import compress_file
 
     for signum in _SIGNALS:
         # The parent decides on Ctrl-C and hangups, which a terminal sends to
@@ -364,7 +366,7 @@ def _worker_main(conn, n_threads, parent_pid):
         signal.signal(signum, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
     _watch_parent(parent_pid)
-    limit_threads(n_threads)
+    limit_process(n_threads)  # the workers share the cores
     try:
         while True:
             job = conn.recv()
@@ -401,10 +403,3 @@ def _watch_parent(parent_pid):
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="parent watcher", daemon=True).start()
-
-
-def limit_threads(n_threads):
-    """Let the k-means of this process use at most ``n_threads`` threads."""
-    from .._threads import limit_process  # numba: imported before the fork already
-
-    limit_process(n_threads)

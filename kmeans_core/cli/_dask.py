@@ -31,10 +31,10 @@ import logging
 import os
 import warnings
 
+from .._threads import limit_process
 from ..palettes import sum_counts
 from ._args import UsageError
 from ._compress import compress_file, count_file
-from ._concurrency import limit_threads
 from ._files import remove_temporary_files
 from ._report import EXIT_INTERNAL, failed
 
@@ -173,9 +173,9 @@ def _quiet_dask_logs():
 
 
 def _task(work, job, n_threads):
-    """On a worker: ``work(job)`` with numba limited to ``n_threads``."""
+    """On a worker: ``work(job)`` with the k-means limited to ``n_threads``."""
     if n_threads is not None:
-        limit_threads(n_threads)
+        limit_process(n_threads)
     return work(job)
 
 

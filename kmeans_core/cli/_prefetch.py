@@ -34,9 +34,13 @@ def max_pixels(job):
     return DEFAULT_MAX_PIXELS if job.max_pixels is None else job.max_pixels
 
 
+def _key(job):
+    return job.input, max_pixels(job)
+
+
 def start(job):
     """Begin loading ``job``'s input (``load_animation``) on a thread."""
-    path, limit = job.input, max_pixels(job)
+    path, limit = _key(job)
     outcome = {}
 
     def load():
@@ -51,31 +55,36 @@ def start(job):
         outcome["seconds"] = time.perf_counter() - begun
 
     thread = threading.Thread(target=load, name="kmeans-decode", daemon=True)
-    _started[(path, limit)] = (thread, outcome)
+    _started[path, limit] = (thread, outcome)
     thread.start()
 
 
 def started(job):
     """Whether ``job``'s input was started here and not taken yet."""
-    return (job.input, max_pixels(job)) in _started
+    return _key(job) in _started
+
+
+def _finished(job):
+    """The outcome of the finished decoding of ``job``'s input, or {}."""
+    entry = _started.get(_key(job))
+    if entry is None or entry[0].is_alive():
+        return {}
+    return entry[1]
 
 
 def seconds(job):
     """How long the finished decoding of ``job``'s input took (0.0 if none):
     counted in the file's time, as when it decodes in ``_compress``."""
-    entry = _started.get((job.input, max_pixels(job)))
-    if entry is None or entry[0].is_alive():
-        return 0.0
-    return entry[1].get("seconds", 0.0)
+    return _finished(job).get("seconds", 0.0)
 
 
 def pixel_count(job):
     """The pixels (all frames) of ``job``'s input decoded here, or None if it
     was not, or not yet, or failed."""
-    entry = _started.get((job.input, max_pixels(job)))
-    if entry is None or entry[0].is_alive() or "loaded" not in entry[1]:
+    loaded = _finished(job).get("loaded")
+    if loaded is None:
         return None
-    return sum(frame.shape[0] * frame.shape[1] for frame in entry[1]["loaded"].frames)
+    return sum(frame.shape[0] * frame.shape[1] for frame in loaded.frames)
 
 
 def running():
@@ -95,7 +104,7 @@ def take(job):
     Waits for the thread, gives its warnings again, and raises its
     exception, if any.
     """
-    entry = _started.pop((job.input, max_pixels(job)), None)
+    entry = _started.pop(_key(job), None)
     if entry is None:
         return None
     thread, outcome = entry
