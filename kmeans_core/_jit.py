@@ -29,6 +29,7 @@ from . import _kernels, _kernels_colors, _kernels_seeding
 # The kernels every ``quantize`` run calls (the others compile when used).
 _IMAGE_PATH_KERNELS = (
     _kernels.assign_chunks,
+    _kernels.assign_shares,
     _kernels.update_centers,
     _kernels_seeding.kmeans_plusplus_greedy,
     _kernels_colors.unique_rgb,
@@ -126,14 +127,18 @@ def _compile_counting_and_seeding():
 def _compile_iterations():
     """Compile (or load) the kernels of Lloyd's iterations and of the palette
     mapping, with the types of a fit on an image's colours: float32 rows and
-    weights, 4,096 of them (four chunks, so the assignment runs on two
-    threads where it can)."""
+    weights, 4,096 of them (four chunks), once on one thread
+    (``_kernels.assign_chunks``) and once on numba's threads
+    (``_kernels.assign_shares``)."""
     from ._lloyd import lloyd, nearest_centers, scaled_tolerance
+    from ._parallel import at_most
 
     load_numba_without_scipy_linalg()
     X = np.random.default_rng(0).integers(0, 256, (4096, 3)).astype(np.float32)
     sample_weight = np.ones(len(X), dtype=np.float32)
     tol = scaled_tolerance(X, sample_weight, 1e-4)
-    centers, labels, _, _, _ = lloyd(X, sample_weight, X[:16].copy(), max_iter=3,
-                                     tol=tol)
-    nearest_centers(X, sample_weight, centers, labels)
+    for threads in (1, None):
+        with at_most(threads or 2**16):
+            centers, labels, _, _, _ = lloyd(X, sample_weight, X[:16].copy(),
+                                             max_iter=3, tol=tol)
+            nearest_centers(X, sample_weight, centers, labels)

@@ -4,10 +4,11 @@ The layer below the drivers in ``_lloyd.py``. Kernels take caller-allocated
 buffers for everything of size ``n_samples``; the comment on each argument says
 whether it is read (IN), written (OUT) or both (INOUT).
 
-Threads: the kernels are serial and release the GIL (``nogil=True``); the
-drivers split the rows into chunks and run ranges of chunks on threads
-(``_threads.py``). Serial kernels compile in a fraction of the time of
-``parallel=True`` ones, which is what the first run after install pays.
+Threads: the kernels are serial and release the GIL (``nogil=True``), except
+``assign_shares``, which runs shares of the assignment on numba's thread pool
+(``prange``); ``_parallel.py`` decides how many. Serial kernels compile in a
+fraction of the time of ``parallel=True`` ones, which is what the first run
+after install pays, so only that one loop is parallel.
 
 Determinism: rows are split into chunks whose size depends only on
 ``n_samples``, never on the number of threads. Each chunk writes its own slot
@@ -28,9 +29,7 @@ reordering of the arithmetic.
 """
 
 import numpy as np
-from numba import njit
-
-from ._atomics import atomic_cas, atomic_load, atomic_store, spin_while
+from numba import njit, prange
 
 # Chunks hold at least this many rows ...
 _MIN_CHUNK_ROWS = 1024
@@ -413,9 +412,9 @@ def collect_chunks(labels, distances, pending, chunk_pending, result_label,
 
 
 @njit(cache=True, nogil=True)
-def assign_chunks(X, centers_t, center_info, center_dist, prune, labels, distances,
-                  lower, pending, chunk_pending, order, result_label, result_best,
-                  changed, old_labels, chunk_changed, first, step):
+def assign_chunks(X, centers_t, center_info, center_dist, labels, distances, lower,
+                  pending, chunk_pending, order, result_label, result_best, changed,
+                  old_labels, chunk_changed, prune, first, step):
     """The four steps of the assignment for chunks ``first, first + step, ...``.
 
     One call per thread and iteration: a thread groups and searches the rows
@@ -438,6 +437,20 @@ def assign_chunks(X, centers_t, center_info, center_dist, prune, labels, distanc
                   base + n_pending)
     collect_chunks(labels, distances, pending, chunk_pending, result_label,
                    result_best, changed, old_labels, chunk_changed, first, step)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def assign_shares(X, centers_t, center_info, center_dist, labels, distances, lower,
+                  pending, chunk_pending, order, result_label, result_best, changed,
+                  old_labels, chunk_changed, prune, n_shares):
+    """``assign_chunks`` in ``n_shares`` shares on numba's thread pool
+    (``prange``): share t takes chunks ``t, t + n_shares, ...``. Arguments
+    as in ``assign_chunks``; ``_parallel.py`` decides ``n_shares``."""
+    for t in prange(n_shares):
+        assign_chunks(X, centers_t, center_info, center_dist, labels, distances,
+                      lower, pending, chunk_pending, order, result_label,
+                      result_best, changed, old_labels, chunk_changed, prune, t,
+                      n_shares)
 
 
 @njit(cache=True, nogil=True)
@@ -464,60 +477,11 @@ def weighted_inertia(sample_weight, distances):
     return (s0 + s1) + (s2 + s3)
 
 
-# The slots of a helper thread's control row (``_threads.Team``): tasks
-# posted (-1: stop), tasks done, whether the helper is polling, the task's
-# argument (here ``prune``), and the last task claimed: the helper's share of
-# a task is run by whichever thread claims it first, the helper or the
-# poster (when the helper has not started it by the time the poster is done
-# with its own share).
-POSTED, DONE, SERVING, TASK_ARG, CLAIMED = 0, 1, 2, 3, 4
-SERVE_TIMED_OUT, SERVE_STOPPED = 0, 1
-
-
-@njit(cache=True, nogil=True)
-def serve_assign_chunks(control, n_spins, X, centers_t, center_info, center_dist,
-                        labels, distances, lower, pending, chunk_pending, order,
-                        result_label, result_best, changed, old_labels,
-                        chunk_changed, first, step):
-    """A helper thread's loop: ``assign_chunks`` each time a task is posted.
-
-    Polls ``control[POSTED]`` without the GIL; for each new task it claims
-    (``control[CLAIMED]``, compare-and-swap) runs ``assign_chunks`` on chunks
-    ``first, first + step, ...`` (with ``prune = control[TASK_ARG] != 0``),
-    then counts it in ``control[DONE]``; a task the poster claimed first is
-    the poster's to run and count. Returns ``SERVE_STOPPED`` when the count
-    posted is negative, or ``SERVE_TIMED_OUT`` after ``n_spins`` polls with no task,
-    having cleared ``control[SERVING]`` and looked once more (the poster
-    wakes the helper when it finds ``SERVING`` clear after posting).
-    Other arguments as in ``assign_chunks``.
-    """
-    done = atomic_load(control, DONE)
-    while True:
-        posted = spin_while(control, POSTED, done, n_spins)
-        if posted == done:
-            atomic_store(control, SERVING, 0)
-            posted = atomic_load(control, POSTED)
-            if posted == done:
-                return SERVE_TIMED_OUT
-            atomic_store(control, SERVING, 1)
-        if posted < 0:
-            atomic_store(control, SERVING, 0)
-            return SERVE_STOPPED
-        if atomic_cas(control, CLAIMED, posted - 1, posted):
-            prune = atomic_load(control, TASK_ARG) != 0
-            assign_chunks(X, centers_t, center_info, center_dist, prune, labels,
-                          distances, lower, pending, chunk_pending, order,
-                          result_label, result_best, changed, old_labels,
-                          chunk_changed, first, step)
-            atomic_store(control, DONE, posted)
-        done = posted
-
-
 @njit(cache=True, nogil=True)
 def assign_labels(X, sample_weight, centers, labels, distances):
     """Label every row with its nearest centre and return the weighted inertia.
 
-    One thread; ``_lloyd.nearest_centers`` runs ``assign_chunks`` on several.
+    One thread; ``_lloyd.nearest_centers`` runs the assignment on several.
 
     X              IN  (n_samples, n_features) float32/float64
     sample_weight  IN  (n_samples,) same dtype as X
@@ -541,9 +505,9 @@ def assign_labels(X, sample_weight, centers, labels, distances):
     lower = np.empty(n_samples, dtype=np.float64)
     labels[:] = -1
     assign_chunks(X, np.ascontiguousarray(centers.T), np.zeros((1, 1)),
-                  np.zeros((1, 1)), False, labels, distances, lower, pending,
+                  np.zeros((1, 1)), labels, distances, lower, pending,
                   chunk_pending, order, result_label, result_best, changed,
-                  old_labels, chunk_changed, 0, 1)
+                  old_labels, chunk_changed, False, 0, 1)
     return weighted_inertia(sample_weight, distances)
 
 

@@ -10,8 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _kernels, _kernels_seeding
-from ._threads import Team, n_threads
+from . import _kernels, _kernels_seeding, _parallel
 
 
 class IterationRecord(NamedTuple):
@@ -195,11 +194,9 @@ class Assigner:
     each centre ``moved`` since the call before. It records which rows
     changed label, so the clusters' sums are updated incrementally.
 
-    The assignment runs on numba's number of threads (a ``_threads.Team``
-    started on the first call); ``close`` stops the helper threads (use the
-    assigner as a context manager). An assigner dropped without ``close``
-    has no finaliser to run (a stop signal raised inside one would be
-    lost): its helpers leave within a second of finding their team gone.
+    The assignment runs on ``_parallel.n_shares`` threads, decided when the
+    assigner is made; nothing runs between calls, so there is nothing to
+    close.
     """
 
     def __init__(self, X, sample_weight, n_clusters):
@@ -209,6 +206,7 @@ class Assigner:
         # load from numba's cache (about 3 ms a process).
         chunk_size = _kernels.chunk_rows.py_func(n_samples)
         self.n_chunks = -(-n_samples // chunk_size)
+        self.n_shares = _parallel.n_shares(self.n_chunks)
         self.labels = np.full(n_samples, -1, dtype=np.int32)
         self.distances = np.empty(n_samples, dtype=X.dtype)
         self.lower = np.zeros(n_samples, dtype=np.float64)
@@ -228,48 +226,30 @@ class Assigner:
         width = -(-(X.shape[1] + 4) // 8) * 8
         self.center_info = np.zeros((n_clusters, width), dtype=np.float64)
         self.center_dist = np.empty((n_clusters, n_clusters), dtype=np.float64)
-        self._team = None
 
     def assign(self, centers, moved, prune=True):
         """Assign every row; returns the number of rows that changed label.
 
         The four steps of ``_kernels.assign_chunks`` (scan, group, search,
-        collect), each thread on its own chunks (every T-th of them).
+        collect), each share of the chunks on its own thread.
         """
         if prune:
-            # One pass per centre: on one thread (0.09 ms at k = 256, less
-            # than waking another).
+            # One pass per centre: on one thread (0.09 ms at k = 256).
             _kernels.center_bounds(centers, moved, N_NEAR, self.center_info,
                                    self.center_dist)
         self.centers_t[:] = centers.T
-        if self._team is None:
-            threads = min(n_threads(), self.n_chunks // 2)
-            self._team = Team(
-                (self.X, self.centers_t, self.center_info, self.center_dist,
-                 self.labels, self.distances, self.lower, self.pending,
-                 self.chunk_pending, self.order, self.result_label,
-                 self.result_best, self.changed, self.old_labels,
-                 self.chunk_changed),
-                max(threads, 1))
-        self._team.run(prune)
+        _parallel.assign(
+            (self.X, self.centers_t, self.center_info, self.center_dist,
+             self.labels, self.distances, self.lower, self.pending,
+             self.chunk_pending, self.order, self.result_label, self.result_best,
+             self.changed, self.old_labels, self.chunk_changed),
+            prune, self.n_shares)
         return int(self.chunk_changed.sum())
 
     def inertia(self):
         """Sum of weight x squared distance to the own centre, of the last
         assignment."""
         return float(_kernels.weighted_inertia(self.sample_weight, self.distances))
-
-    def close(self):
-        """Stop the helper threads, if any."""
-        if self._team is not None:
-            self._team.close()
-            self._team = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def nearest_centers(X, sample_weight, centers, guess=None):
@@ -282,12 +262,12 @@ def nearest_centers(X, sample_weight, centers, guess=None):
     only. The labels are exactly those of a full search either way.
     """
     n_clusters = centers.shape[0]
-    with Assigner(X, sample_weight, n_clusters) as assigner:
-        if guess is None:
-            assigner.assign(centers, np.zeros(n_clusters), prune=False)
-        else:
-            assigner.labels[:] = guess
-            assigner.assign(centers, np.zeros(n_clusters))
+    assigner = Assigner(X, sample_weight, n_clusters)
+    if guess is None:
+        assigner.assign(centers, np.zeros(n_clusters), prune=False)
+    else:
+        assigner.labels[:] = guess
+        assigner.assign(centers, np.zeros(n_clusters))
     return assigner.labels, assigner.distances, assigner.inertia()
 
 
@@ -324,32 +304,32 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol, history=None):
     # How far each centre moved in the last update: a centre moving by p
     # comes at most p nearer to any row.
     moved = np.zeros(n_clusters, dtype=np.float64)
-    with Assigner(X, sample_weight, n_clusters) as assigner:
-        converged = strict = False
-        for i in range(max_iter):
-            n_changed = assigner.assign(centers, moved)
-            if history is not None:
-                history.append(IterationRecord(centers.copy(), assigner.inertia()))
-            _kernels.apply_label_changes(
-                X, sample_weight, assigner.labels, assigner.changed,
-                assigner.old_labels, assigner.chunk_changed, sums, weight_in_clusters,
-            )
-            if i > 0 and n_changed == 0:
-                # The labels did not change, so neither do the centres.
-                converged = strict = True
-                break
-            shift = _kernels.update_centers(
-                X, sample_weight, assigner.labels, assigner.distances, assigner.lower,
-                sums, weight_in_clusters, centers, centers_new, moved,
-            )
-            centers, centers_new = centers_new, centers
-            if shift <= tol:
-                converged = True
-                break
-
-        if not strict:
-            assigner.assign(centers, moved)
-        inertia = assigner.inertia()
+    assigner = Assigner(X, sample_weight, n_clusters)
+    converged = strict = False
+    for i in range(max_iter):
+        n_changed = assigner.assign(centers, moved)
         if history is not None:
-            history.append(IterationRecord(centers.copy(), inertia))
+            history.append(IterationRecord(centers.copy(), assigner.inertia()))
+        _kernels.apply_label_changes(
+            X, sample_weight, assigner.labels, assigner.changed,
+            assigner.old_labels, assigner.chunk_changed, sums, weight_in_clusters,
+        )
+        if i > 0 and n_changed == 0:
+            # The labels did not change, so neither do the centres.
+            converged = strict = True
+            break
+        shift = _kernels.update_centers(
+            X, sample_weight, assigner.labels, assigner.distances, assigner.lower,
+            sums, weight_in_clusters, centers, centers_new, moved,
+        )
+        centers, centers_new = centers_new, centers
+        if shift <= tol:
+            converged = True
+            break
+
+    if not strict:
+        assigner.assign(centers, moved)
+    inertia = assigner.inertia()
+    if history is not None:
+        history.append(IterationRecord(centers.copy(), inertia))
     return centers, assigner.labels, inertia, i + 1, converged

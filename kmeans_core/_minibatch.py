@@ -22,7 +22,6 @@ where the noise of a batch, not the size of the data, is what the average has
 to smooth out.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,30 +35,12 @@ from ._lloyd import (
     random_init,
     sample_rows,
 )
-from ._threads import at_most
 
 # The default batch size: large enough that the per-step overhead of Python is
 # small next to the work of a step, small enough that a step is cheap.
 DEFAULT_BATCH_SIZE = 4096
 # Longest window of the EWA of the batch inertia, in steps (see the module doc).
 MAX_EWA_WINDOW = 300
-
-
-# A batch with fewer distance evaluations than this (batch_size x n_clusters)
-# is labelled on one thread: waking the other threads would cost more than
-# the work (about 5x more on a busy 2-core machine at 1024 x 64).
-PARALLEL_BATCH_WORK = 1 << 20
-
-
-@contextmanager
-def threads_for_batches(batch_size, n_clusters):
-    """Run on one numba thread when ``batch_size`` rows x ``n_clusters`` centres
-    are too little work to share (the steps; the initialisation on its sample)."""
-    if batch_size * n_clusters >= PARALLEL_BATCH_WORK:
-        yield
-        return
-    with at_most(1):
-        yield
 
 
 def default_init_size(batch_size, n_clusters):
@@ -87,9 +68,8 @@ def initial_centers(X, sample_weight, n_clusters, init, n_init, init_size, rng,
     """
     if not isinstance(init, str):
         return np.array(init, dtype=X.dtype, order="C")
-    with threads_for_batches(min(init_size, X.shape[0]), n_clusters):
-        return _best_init(X, sample_weight, n_clusters, init, n_init, init_size, rng,
-                          sampler)
+    return _best_init(X, sample_weight, n_clusters, init, n_init, init_size, rng,
+                      sampler)
 
 
 def _best_init(X, sample_weight, n_clusters, init, n_init, init_size, rng, sampler):
@@ -246,10 +226,9 @@ def minibatch_fit(X, sample_weight, centers_init, *, batch_size, max_steps, tol,
     labels = np.empty(batch_size, dtype=np.int32)
     distances = np.empty(batch_size, dtype=X.dtype)
     alpha = ewa_alpha(n_rows or n_samples, batch_size)
-    with threads_for_batches(batch_size, state.centers.shape[0]):
-        converged = _fit_loop(X, state, sampler, unit_weight, labels, distances,
-                              alpha, max_steps, tol, max_no_improvement,
-                              reassignment_ratio, rng, history)
+    converged = _fit_loop(X, state, sampler, unit_weight, labels, distances, alpha,
+                          max_steps, tol, max_no_improvement, reassignment_ratio, rng,
+                          history)
     return state, converged
 
 
@@ -307,20 +286,19 @@ def minibatch_pass(X, sample_weight, state, *, batch_size, reassignment_ratio, r
     order = rng.permutation(n_samples)
     labels = np.empty(min(batch_size, n_samples), dtype=np.int32)
     distances = np.empty_like(labels, dtype=X.dtype)
-    with threads_for_batches(batch_size, state.centers.shape[0]):
-        for start in range(0, n_samples, batch_size):
-            ids = np.sort(order[start:start + batch_size])
-            Xb, wb = np.take(X, ids, axis=0), sample_weight[ids]
-            if history is not None:
-                centers = state.centers.copy()
-            n = len(ids)
-            inertia, _ = state.step(Xb, wb, rng, reassignment_ratio, labels[:n],
-                                    distances[:n])
-            if history is not None:
-                batch_weight = float(wb.sum(dtype=np.float64))
-                estimate = (inertia / batch_weight * total_weight if batch_weight
-                            else 0.0)
-                history.append(IterationRecord(centers, estimate))
+    for start in range(0, n_samples, batch_size):
+        ids = np.sort(order[start:start + batch_size])
+        Xb, wb = np.take(X, ids, axis=0), sample_weight[ids]
+        if history is not None:
+            centers = state.centers.copy()
+        n = len(ids)
+        inertia, _ = state.step(Xb, wb, rng, reassignment_ratio, labels[:n],
+                                distances[:n])
+        if history is not None:
+            batch_weight = float(wb.sum(dtype=np.float64))
+            estimate = (inertia / batch_weight * total_weight if batch_weight
+                        else 0.0)
+            history.append(IterationRecord(centers, estimate))
     return state
 
 

@@ -1000,28 +1000,28 @@ def test_compile_kernels_compiles_in_two_other_processes(monkeypatch):
                     reason="numba has a single thread here")
 def test_a_small_lone_image_is_compressed_on_one_thread(tmp_path, monkeypatch):
     # Below cli._ONE_THREAD_PIXELS a lone input's k-means runs on one thread
-    # (no helper to start and load kernels for); the setting ends with the
-    # command. 64 x 64 random colours: four chunks, two threads otherwise.
-    from kmeans_core import _threads
+    # (numba's thread pool is not started for it); the setting ends with the
+    # command. 64 x 64 random colours: four chunks, two shares otherwise.
+    from kmeans_core import _lloyd, _parallel
 
     pixels = np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     save(pixels, tmp_path / "a.png")
-    teams = []
-    team_init = _threads.Team.__init__
+    shares = []
+    assigner_init = _lloyd.Assigner.__init__
 
-    def recorded(self, args, n_threads):
-        teams.append(n_threads)
-        team_init(self, args, n_threads)
+    def recorded(self, *args):
+        assigner_init(self, *args)
+        shares.append(self.n_shares)
 
-    monkeypatch.setattr(_threads.Team, "__init__", recorded)
+    monkeypatch.setattr(_lloyd.Assigner, "__init__", recorded)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["a.png", "-k", "8", "-q"]) == 0
-    assert teams and set(teams) == {1}
-    assert _threads.n_threads() >= 2  # back to numba's count
-    teams.clear()
+    assert shares and set(shares) == {1}
+    assert _parallel.n_threads() >= 2  # back to numba's count
+    shares.clear()
     monkeypatch.setattr(cli, "_ONE_THREAD_PIXELS", 64 * 64)  # now large enough
     assert cli.main(["a.png", "-k", "8", "-q", "--force"]) == 0
-    assert 2 in teams
+    assert 2 in shares
 
 
 def test_cache_is_cold_looks_for_every_kernels_cache(monkeypatch):

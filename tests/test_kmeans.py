@@ -460,7 +460,7 @@ def test_kernels_are_cached_module_level_functions():
 
     kernels = []
     for module in ("_kernels", "_kernels_minibatch", "_kernels_dither",
-                   "_kernels_seeding", "_kernels_colors", "_atomics"):
+                   "_kernels_seeding", "_kernels_colors"):
         module = importlib.import_module(f"kmeans_core.{module}")
         kernels += [(module.__name__, name, value) for name, value in vars(module).items()
                     if isinstance(value, CPUDispatcher)

@@ -86,13 +86,6 @@ def main(argv=None):
     Returns the exit code instead of exiting; ``compress.py`` passes it to
     ``sys.exit``.
     """
-    # numba's "omp" threading layer (GNU OpenMP) spin-waits between parallel
-    # regions by default. On a busy machine the spinning threads take the cores
-    # from the ones doing work: samples/chelsea.jpg at -k 16 took 3-11 s instead
-    # of 1-2 s with another process running. Threads sleep instead, unless the
-    # user chose a policy. Read when OpenMP starts, i.e. at the first parallel
-    # kernel, which comes after this line (worker processes inherit it).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "compress.py"
     if prog in ("", "-c", "__main__.py", "-m"):
         prog = "compress.py"
@@ -215,7 +208,7 @@ def _compress_all(args, prog, jobs, failures):
     with ExitStack() as stack:
         n_pixels = _prefetch.pixel_count(jobs[0]) if lone else None
         if n_pixels is not None and n_pixels < _ONE_THREAD_PIXELS:
-            from .._threads import at_most
+            from .._parallel import at_most
 
             stack.enter_context(at_most(1))
         if args.scheduler is None or not jobs:

@@ -236,8 +236,13 @@ class _Worker:
 class _Pool:
     def __init__(self, n_workers):
         self.n_workers = n_workers
-        # Each worker limits its k-means threads so that the workers share the cores.
-        self.n_threads = max(1, (os.cpu_count() or 1) // n_workers)
+        # Each worker limits its k-means threads so that the workers share the
+        # cores, to one if this process has started numba's thread pool
+        # (GNU OpenMP cannot run in a child forked after that: _parallel).
+        from .._parallel import pool_started
+
+        self.n_threads = 1 if pool_started() else max(1, (os.cpu_count() or 1)
+                                                        // n_workers)
         import multiprocessing  # here: a lone input never needs it (8 ms)
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
@@ -357,7 +362,7 @@ def _how(exitcode):
 def _worker_main(conn, n_threads, parent_pid):
     """A worker's life: take a job, send its report, until told to stop."""
     # Imported before the fork already (numba: see kmeans_core/__init__).
-    from .._threads import limit_process
+    from .._parallel import limit_process
     from ._compress import compress_file
 
     for signum in _SIGNALS:

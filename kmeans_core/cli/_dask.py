@@ -31,7 +31,7 @@ import logging
 import os
 import warnings
 
-from .._threads import limit_process
+from .._parallel import limit_process
 from ..palettes import sum_counts
 from ._args import UsageError
 from ._compress import compress_file, count_file
