@@ -79,7 +79,7 @@ _COMPILE_SCRIPT = (
 _HALVES = ("_compile_counting_and_seeding", "_compile_iterations")
 
 
-def compile_kernels():
+def compile_kernels(on_stop=None):
     """Compile the kernels of an image compression into numba's cache, in
     two other processes at once (one on a single core), and wait for them.
 
@@ -87,26 +87,43 @@ def compile_kernels():
     types of a real run, so the job that follows compiles nothing: it loads
     them from the cache. If a process fails or cannot start, the job
     compiles what it left out; if this one is interrupted, they are stopped.
+
+    Parameters
+    ----------
+    on_stop : callable, optional
+        ``on_stop(callback)``, a context manager within which a process that
+        must end at once (the command line's stop signal) calls
+        ``callback()`` to kill the compiling processes.
     """
     import subprocess  # here: only a first run needs it (7 ms to import)
+    from contextlib import nullcontext
 
     groups = [_HALVES] if (os.cpu_count() or 1) < 2 else [[half] for half in _HALVES]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     processes = []
-    try:
-        for group in groups:
+
+    def kill():
+        for process in processes:
             try:
-                processes.append(subprocess.Popen(
-                    [sys.executable, "-c", _COMPILE_SCRIPT, root, *group],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL))
-            except OSError:  # no interpreter to start: the job compiles them
-                break
-        for process in processes:
-            process.wait()
+                process.kill()
+            except OSError:
+                pass
+
+    try:
+        with (on_stop or (lambda _: nullcontext()))(kill):
+            for group in groups:
+                try:
+                    processes.append(subprocess.Popen(
+                        [sys.executable, "-c", _COMPILE_SCRIPT, root, *group],
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL))
+                except OSError:  # no interpreter to start: the job compiles them
+                    break
+            for process in processes:
+                process.wait()
     except BaseException:
+        kill()
         for process in processes:
-            process.kill()
             process.wait()
         raise
 

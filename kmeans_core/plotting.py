@@ -421,7 +421,7 @@ def _save(write, path, overwrite):
     """``write(tmp)`` a temporary file beside ``path``, then rename it into
     place: the one atomic writer of the package. Any failure is an OSError
     whose one-line message names the file; no temporary file is left."""
-    from .cli._files import save_atomic
+    from ._atomic import save_atomic
 
     save_atomic(write, os.fspath(path), force=overwrite)
 
@@ -437,7 +437,7 @@ def save_report(original, result, path, *, title=None, n_bytes=None,
     path : str or os.PathLike
         A .png (or .jpg, .pdf, .svg) file. Written to a temporary file in the
         same folder, then renamed into place (by the package's one atomic
-        writer, ``kmeans_core.cli._files.save_atomic``).
+        writer, ``kmeans_core._atomic.save_atomic``).
     title : str, default=None
     n_bytes, original_bytes : int, default=None
         File sizes shown in the titles.

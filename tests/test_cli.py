@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kmeans_core import cli
+from kmeans_core import _atomic, cli
 from kmeans_core.cli import _args, _files, _report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,10 +223,14 @@ def test_unwritable_folder_leaves_nothing(tmp_path, monkeypatch, capsys):
     save(photo(), tmp_path / "a.png")
     before = snapshot(tmp_path)
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(_files.tempfile, "NamedTemporaryFile", refuse)
+    def refuse(path, flags, *args):  # creating the temporary file fails
+        if flags & os.O_EXCL:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(_atomic.os, "open", refuse)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["a.png"]) == _report.EXIT_OUTPUT
     err = capsys.readouterr().err.splitlines()
@@ -243,7 +247,7 @@ def test_interrupt_while_writing_leaves_no_file(tmp_path, monkeypatch, capsys):
         assert os.path.exists(tmp)  # the temporary file is there ...
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_files, "_install", interrupted)
+    monkeypatch.setattr(_atomic, "_install", interrupted)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["a.png"]) == _report.EXIT_INTERRUPTED
     assert "interrupted" in capsys.readouterr().err
@@ -764,8 +768,8 @@ def test_install_never_replaces_a_file_that_appeared(tmp_path):
     real_lexists = os.path.lexists
     try:
         os.path.lexists = lambda path: False if str(path) == str(target) else real_lexists(path)
-        with pytest.raises(_files.OutputError, match="exists"):
-            _files._install(str(tmp), str(target), force=False)
+        with pytest.raises(_atomic.TargetExistsError, match="exists"):
+            _atomic._install(str(tmp), str(target), force=False)
     finally:
         os.path.lexists = real_lexists
     assert target.read_bytes() == b"theirs"
@@ -866,21 +870,18 @@ def test_links_are_the_files_they_point_to(tmp_path):
 
 def test_plot_and_animation_go_through_one_temporary_file_each(tmp_path, monkeypatch,
                                                                capsys):
-    import tempfile
-
     save(photo(), tmp_path / "a.png")
     made = []
-    for name in ("NamedTemporaryFile", "mkstemp"):
-        real = getattr(tempfile, name)
+    real = _atomic._new_temp
 
-        def counted(*args, _real=real, **kwargs):
-            made.append(kwargs.get("prefix"))
-            return _real(*args, **kwargs)
+    def counted(target):
+        made.append(os.path.basename(target))
+        return real(target)
 
-        monkeypatch.setattr(tempfile, name, counted)
+    monkeypatch.setattr(_atomic, "_new_temp", counted)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["a.png", "-k", "4", "--plot", "p.png", "--animate", "m.gif"]) == 0
-    assert made == [".a-k4.png.", ".p.png.", ".m.gif."]  # was two for each figure
+    assert made == ["a-k4.png", "p.png", "m.gif"]  # was two for each figure
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "a-k4.png", "a.png", "m.gif", "p.png"]
     existing = (tmp_path / "p.png").read_bytes()
@@ -900,7 +901,7 @@ def test_first_run_says_the_kernels_compile(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(_jit, "cache_is_cold", lambda: True)
     compiled = []
-    monkeypatch.setattr(_jit, "compile_kernels", lambda: compiled.append(True))
+    monkeypatch.setattr(_jit, "compile_kernels", lambda **_: compiled.append(True))
     assert cli.main(["a.png", "-k", "4"]) == 0
     assert compiled == [True]  # before the job (see the test below)
     err = capsys.readouterr().err.splitlines()
@@ -1033,157 +1034,17 @@ def test_cache_is_cold_looks_for_every_kernels_cache(monkeypatch):
     assert _jit.cache_is_cold() is True
 
 
-def test_signal_inside_a_kernel_is_still_an_interrupt(tmp_path, monkeypatch):
-    # A signal that lands while a numba kernel returns arrays comes out as
-    # "SystemError: ... returned a result with an exception set", caused by
-    # the KeyboardInterrupt: compress_file passes the interrupt on.
-    from kmeans_core.cli import _compress
-
-    def interrupted_kernel(job, report):
-        try:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt as exc:
-                raise SystemError("_numba_unpickle returned a result with an "
-                                  "exception set") from exc
-        except SystemError as exc:
-            raise SystemError("CPUDispatcher(unique_codes_bitmap) returned a "
-                              "result with an exception set") from exc
-
-    save(photo(), tmp_path / "a.png")
-    monkeypatch.chdir(tmp_path)
-    args = _args.parse_args(["a.png"], "compress.py")
-    jobs, _ = _files.plan_jobs(args)
-    monkeypatch.setattr(_compress, "_compress", interrupted_kernel)
-    with pytest.raises(KeyboardInterrupt):
-        _compress.compress_file(jobs[0])
-
-    def broken_kernel(job, report):
-        raise SystemError("something else")
-
-    monkeypatch.setattr(_compress, "_compress", broken_kernel)
-    report = _compress.compress_file(jobs[0])
-    assert report.exit_code == 1 and "SystemError: something else" in report.error
-
-
-def test_signal_inside_an_import_is_still_an_interrupt(tmp_path, monkeypatch, capsys):
-    # pybind11 modules (matplotlib's, imported for --plot) turn an exception
-    # raised while they initialise into "ImportError: initialization failed",
-    # caused by it: in a job, and while the command line imports numba, a
-    # stop signal there is still the signal (exit 128 + 15, one line).
-    from kmeans_core import _jit
-    from kmeans_core.cli import _compress, _concurrency
-
-    def interrupted_import(*args):
-        try:
-            raise _concurrency.Interrupted(signal.SIGTERM)
-        except KeyboardInterrupt as exc:
-            raise ImportError("initialization failed") from exc
-
-    save(photo(), tmp_path / "a.png")
-    monkeypatch.chdir(tmp_path)
-    jobs, _ = _files.plan_jobs(_args.parse_args(["a.png"], "compress.py"))
-    monkeypatch.setattr(_compress, "_compress", interrupted_import)
-    with pytest.raises(KeyboardInterrupt):
-        _compress.compress_file(jobs[0])
-    monkeypatch.undo()
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(_jit, "load_numba_without_scipy_linalg", interrupted_import)
-    assert cli.main(["a.png", "-o", "b.png"]) == 143
-    assert capsys.readouterr().err == "compress.py: terminated (SIGTERM)\n"
-    assert not (tmp_path / "b.png").exists()
-
-
-def _call_back_from_c(function):
-    """Call ``function`` as C calls a callback: from qsort, through ctypes."""
-    import ctypes
-
-    compare = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
-
-    def callback(a, b):
-        function()
-        return 0
-
-    values = (ctypes.c_int * 2)(2, 1)
-    ctypes.CDLL(None).qsort(values, 2, ctypes.sizeof(ctypes.c_int), compare(callback))
-
-
-def test_signal_inside_a_callback_from_c_is_still_an_interrupt(tmp_path, monkeypatch,
-                                                                capsys):
-    # llvmlite calls back into Python while numba loads a kernel from its
-    # cache; a stop signal's exception raised there cannot leave the
-    # callback (Python prints "Exception ignored ..." and goes on). The
-    # command raises it again: exit 128 + 15, one line, no traceback.
-    from kmeans_core import _jit
-    from kmeans_core.cli import _concurrency
-
-    def stop():
-        raise _concurrency.Interrupted(signal.SIGTERM)
-
-    save(photo(), tmp_path / "a.png")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(_jit, "load_numba_without_scipy_linalg",
-                        lambda: _call_back_from_c(stop))
-    assert cli.main(["a.png", "-o", "b.png"]) == 143
-    assert capsys.readouterr().err == "compress.py: terminated (SIGTERM)\n"
-    assert not (tmp_path / "b.png").exists()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-
-    # Other exceptions in callbacks go to the hook there was before.
-    seen = []
-    monkeypatch.setattr(sys, "unraisablehook", seen.append)
-
-    def fail():
-        raise ValueError("not a signal")
-
-    with _concurrency.handle_signals():
-        _call_back_from_c(fail)
-    assert [type(u.exc_value) for u in seen] == [ValueError]
-    assert sys.unraisablehook == seen.append
-
-
 def test_write_atomic_same_ok_accepts_only_the_same_bytes(tmp_path):
     """A task run twice (Dask, after its worker died) finds its own output."""
     target = tmp_path / "out.png"
-    _files.write_atomic(b"abc", str(target), force=False)
-    _files.write_atomic(b"abc", str(target), force=False, same_ok=True)
-    with pytest.raises(_files.OutputError, match="exists"):
-        _files.write_atomic(b"abd", str(target), force=False, same_ok=True)
-    with pytest.raises(_files.OutputError, match="exists"):
-        _files.write_atomic(b"abc", str(target), force=False)
+    _atomic.write_atomic(b"abc", str(target), force=False)
+    _atomic.write_atomic(b"abc", str(target), force=False, same_ok=True)
+    with pytest.raises(_atomic.TargetExistsError, match="exists"):
+        _atomic.write_atomic(b"abd", str(target), force=False, same_ok=True)
+    with pytest.raises(_atomic.TargetExistsError, match="exists"):
+        _atomic.write_atomic(b"abc", str(target), force=False)
     assert target.read_bytes() == b"abc"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
-
-
-@pytest.mark.parametrize("stop", ["worker", "command"])
-def test_a_stop_signal_while_the_temporary_file_is_created_leaves_none(
-        tmp_path, monkeypatch, stop):
-    # The signal lands just after the temporary file exists, before its name
-    # is returned: the handler's KeyboardInterrupt must wait until a try
-    # stands ready to remove it.
-    from kmeans_core.cli import _concurrency
-
-    created = _files._temp_path
-
-    def created_then_signal(target):
-        name = created(target)
-        if stop == "worker":
-            _concurrency._stop_worker(signal.SIGTERM, None)
-        else:
-            _concurrency._raise_interrupted(signal.SIGTERM, None)
-        return name
-
-    saved = {s: signal.getsignal(s) for s in _concurrency._SIGNALS}
-    monkeypatch.setattr(_files, "_temp_path", created_then_signal)
-    monkeypatch.setattr(_concurrency, "_received", [])
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            _files.write_atomic(b"data", tmp_path / "out.png", force=False)
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
-    assert os.listdir(tmp_path) == []
 
 
 def test_default_workers_one_per_core_at_most_one_per_file(monkeypatch):

@@ -1,11 +1,16 @@
-"""Batches under faults: signals to the command, a worker killed.
+"""Stop signals and faults: signals to the command, a worker killed.
 
-Each test runs ``compress.py`` in its own session (so a signal can go to the
-whole process group, as a terminal sends Ctrl-C), waits until the batch is
-under way, stops or breaks it, and checks what is left: the exit code, no
-temporary file, no process of the session alive, no file written after the
-stop. Bounds are generous (10 s, not the 2 s the command aims for; the
-times measured are in docs/cli.md, "Stopping"): the machine may be busy.
+Each batch test runs ``compress.py`` in its own session (so a signal can go
+to the whole process group, as a terminal sends Ctrl-C), waits until the
+batch is under way, stops or breaks it, and checks what is left: the exit
+code, no temporary file, no process of the session alive, no file written
+after the stop. Every wait is on a condition (an output appears, a process
+ends) with a generous deadline (10 s, not the 2 s the command aims for:
+the machine may be busy), never a fixed sleep. Once no process of the
+session is alive, nothing can write any more: that is checked, not waited
+for. The other tests stage a signal at one exact moment in a small Python
+process (``run_script``). ``benchmarks/stress_signals.py`` sends hundreds of
+signals at random moments.
 """
 
 import os
@@ -89,9 +94,9 @@ def under_way(proc, out, n_done=1):
 
 
 def assert_stopped_cleanly(proc, out, sid, code, n_before=None):
-    """Exit ``code`` within 10 s, no temporary file, no process left, and no
-    file started after the stop: at most one per worker finishes after
-    ``n_before`` were written."""
+    """Exit ``code`` within 10 s, one line and no traceback, no temporary
+    file, no process left, and no file started after the stop: at most one
+    per worker finishes after ``n_before`` were written."""
     try:
         _, err = proc.communicate(timeout=10)
     except subprocess.TimeoutExpired:
@@ -101,10 +106,10 @@ def assert_stopped_cleanly(proc, out, sid, code, n_before=None):
     assert "Traceback" not in err, err
     wait_for(lambda: not session_processes(sid), timeout=10)
     written = outputs(out)
-    time.sleep(1.0)  # a worker left behind would write more
-    assert outputs(out) == written
     assert leftovers(out) == []
     if n_before is not None:
+        # The race between the stop and the two workers: each may finish
+        # the file it held when the signal came, no more.
         assert len(written) <= n_before + 2, (n_before, written)
     return err, written
 
@@ -152,9 +157,8 @@ def test_signal_stops_a_batch_of_workers(batch, tmp_path, signum, code, to_group
     under_way(proc, out)
     assert len(children(proc.pid)) == 2
     n_before = len(outputs(out))
-    for _ in range(times):
+    for _ in range(times):  # at once: a second Ctrl-C must not cut the first short
         (os.killpg if to_group else os.kill)(proc.pid, signum)
-        time.sleep(0.05)
     err, written = assert_stopped_cleanly(proc, out, proc.pid, code, n_before)
     assert err.rstrip().splitlines()[-1].startswith("compress.py: ")
     assert len(written) < 40
@@ -171,13 +175,17 @@ def test_parent_killed_leaves_no_worker(batch, tmp_path):
     proc.wait(timeout=10)
     # The workers notice their parent is gone and stop (about 0.25 s).
     wait_for(lambda: not session_processes(proc.pid), timeout=10)
-    written = outputs(out)
-    time.sleep(1.0)
-    assert outputs(out) == written and len(written) < 40
+    assert len(outputs(out)) < 40
     assert leftovers(out) == []
 
 
 def test_a_killed_worker_costs_only_its_file(batch, tmp_path):
+    """A worker killed (SIGKILL) fails its file only; the batch goes on.
+
+    The race it accepts two outcomes of: the worker killed in the instant
+    after it put a file's output in place and before it reported it. The
+    file then counts as failed although its output is whole (the parent
+    cannot tell that from a file not finished)."""
     out = tmp_path / "out"
     out.mkdir()
     proc = start([batch, "--out-dir", out, "-k", "16", "--workers", "2"], tmp_path)
@@ -187,10 +195,8 @@ def test_a_killed_worker_costs_only_its_file(batch, tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     errors = stderr.splitlines()
     # The worker almost always holds a file; if it was between two, nothing
-    # is lost at all. Killed in the instant after it put a file's output in
-    # place and before it reported it, the file counts as failed although
-    # its output is whole (the parent cannot tell that from a file not
-    # finished): then all 40 outputs are there, the failed one's complete.
+    # is lost at all. In the race above, all 40 outputs are there, the
+    # failed one's complete.
     assert len(errors) <= 1, stderr
     assert proc.returncode == (1 if errors else 0), stderr
     if errors:
@@ -217,3 +223,114 @@ def test_sigterm_on_one_file_leaves_no_temporary_file(tmp_path):
     os.kill(proc.pid, signal.SIGTERM)
     assert_stopped_cleanly(proc, folder, proc.pid, 143)
     assert not (folder / "report.png").exists()
+
+
+def test_nohup_keeps_sighup_ignored(batch, tmp_path):
+    # nohup starts the command with SIGHUP ignored: it stays ignored, and
+    # the batch (its workers too) finishes when the terminal closes.
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, str(COMPRESS), str(batch), "--out-dir", str(out), "-k", "16",
+         "--workers", "2", "-q"], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    under_way(proc, out)
+    os.killpg(proc.pid, signal.SIGHUP)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert len(outputs(out)) == 40 and leftovers(out) == []
+
+
+def run_script(script, tmp_path):
+    """Run ``script`` in a new Python process in ``tmp_path``."""
+    return subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+_CALL_BACK_FROM_C = """
+import ctypes, os, signal, sys
+from kmeans_core.cli import _signals
+_signals.install("compress.py")
+compare = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+def callback(a, b):
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(100_000):  # the handler runs here, inside the callback
+        pass
+    return 0
+values = (ctypes.c_int * 2)(2, 1)
+ctypes.CDLL(None).qsort(values, 2, ctypes.sizeof(ctypes.c_int), compare(callback))
+print("not stopped")
+"""
+
+
+def test_a_stop_inside_a_callback_from_c_ends_the_command(tmp_path):
+    # llvmlite calls back into Python while numba loads a kernel from its
+    # cache: an exception could not leave such a callback (Python would
+    # print "Exception ignored" and go on). The handler raises none.
+    proc = run_script(_CALL_BACK_FROM_C, tmp_path)
+    assert (proc.returncode, proc.stdout) == (143, "")
+    assert proc.stderr == "compress.py: terminated (SIGTERM)\n"
+
+
+def test_a_stop_inside_an_import_ends_the_command(tmp_path):
+    # A Ctrl-C in the first 0.3 s lands in an import (numpy's, numba's):
+    # one line and exit 130, no traceback from the middle of the import.
+    (tmp_path / "slow_module.py").write_text(
+        "import os, signal\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "for _ in range(100_000):\n    pass\n")
+    proc = run_script("from kmeans_core.cli import _signals\n"
+                      "_signals.install('compress.py')\n"
+                      "import slow_module\n"
+                      "print('not stopped')\n", tmp_path)
+    assert (proc.returncode, proc.stdout) == (130, "")
+    assert proc.stderr == "compress.py: interrupted\n"
+
+
+_STOP_WHILE_CREATING = """
+import os, signal, sys
+from kmeans_core import _atomic
+from kmeans_core.cli import _signals
+real_open = os.open
+def open_then_stop(path, flags, *args):
+    fd = real_open(path, flags, *args)
+    os.kill(os.getpid(), signal.SIGTERM)  # the file exists, its name not returned
+    return fd
+_atomic.os.open = open_then_stop
+if sys.argv[1] == "worker":
+    _signals.worker()
+else:
+    _signals.install("compress.py")
+_atomic.write_atomic(b"data", "out/x.png", force=False)
+print("not stopped")
+"""
+
+
+@pytest.mark.parametrize("process", ["command", "worker"])
+def test_a_stop_while_the_temporary_file_is_created_leaves_none(tmp_path, process):
+    (tmp_path / "out").mkdir()
+    proc = subprocess.run([sys.executable, "-c", _STOP_WHILE_CREATING, process],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert (proc.returncode, proc.stdout) == (143, "")
+    assert proc.stderr == ("" if process == "worker"
+                           else "compress.py: terminated (SIGTERM)\n")
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_signals_held_back_across_a_fork_reach_the_new_handlers(tmp_path):
+    # A worker is forked with the stop signals blocked, so a signal in that
+    # instant waits for the worker's own handlers: SIGINT is ignored there.
+    proc = run_script(
+        "import os, signal\n"
+        "from kmeans_core.cli import _signals\n"
+        "_signals.install('compress.py')\n"
+        "with _signals.blocked():\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)  # held back\n"
+        "        _signals.worker()  # ignores it, then unblocks\n"
+        "        os._exit(7)\n"
+        "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n", tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "7\n", "")

@@ -264,12 +264,16 @@ def test_bad_plot_paths_raise_one_line_errors(image, result, tmp_path, save):
 
 def test_unwritable_folder_gives_a_one_line_oserror(image, result, tmp_path,
                                                     monkeypatch):
-    import tempfile
+    from kmeans_core import _atomic
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    def refuse(path, flags, *args):  # creating the temporary file fails
+        if flags & os.O_EXCL:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(_atomic.os, "open", refuse)
     path = tmp_path / "r.png"
     with pytest.raises(OSError, match=f"cannot write in folder {tmp_path}: "
                        "Permission denied") as info:

@@ -18,8 +18,6 @@ on its own:
    everything that can be checked before clustering (input missing, output
    exists, output folder missing, output would overwrite an input ...). A
    file that fails here gets its report at once and costs no clustering.
-   ``_files`` also holds the one atomic writer (``write_atomic``,
-   ``save_atomic``).
 3. ``_compress``: ``compress_file``, the work for one file, run in this
    process or in a worker process (``_concurrency``, ``--workers``). It never
    raises (except on Ctrl-C): every failure becomes a ``FileReport``
@@ -33,9 +31,9 @@ With ``--scheduler`` stage 3 runs as Dask tasks instead (``_dask``), one
 per file, with the same reports.
 
 Outputs are written to a temporary file in the target folder and renamed
-into place, so a failure or a stop signal leaves no partial file (signals:
-``_concurrency``); an existing file is replaced only with ``--force`` and an
-input never.
+into place (``kmeans_core._atomic``), so a failure or a stop signal leaves no
+partial file; an existing file is replaced only with ``--force`` and an
+input never. Stop signals: ``_signals``; worker processes: ``_concurrency``.
 """
 
 import gc
@@ -43,54 +41,39 @@ import os
 import signal
 import sys
 import time
-from contextlib import ExitStack, closing
 
-from . import _prefetch
-from ._args import UsageError, parse_args
-from ._concurrency import handle_signals, interrupt_behind, run_jobs
-from ._files import plan_jobs
-from ._report import (
-    EXIT_INPUT,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Printer,
-    format_summary,
-    one_line,
-    worst_exit_code,
-)
-
-# The numba side of the package (``_jit``, ``_compress``, ``_dask``,
-# ``_shared``) is imported in ``_main``, after the arguments are checked and,
-# for a lone input, after its decoding has started (``_prefetch``).
+# Only what handling a stop signal needs is imported before the handlers
+# are set (``_signals``); the rest of the command line is imported in
+# ``_main`` (numpy and Pillow with ``_args``, 0.13 s), and the numba side of
+# the package after the arguments are checked and, for a lone input, after
+# its decoding has started (``_prefetch``).
+from . import _signals
 
 __all__ = ["main"]
 
 # A lone input of fewer pixels is compressed on one thread: in a process
 # that compresses one small image, a second thread saves less than starting
-# it costs (its kernels loaded from numba's cache, about 25 ms). chelsea.jpg
-# (0.14 megapixels) at k = 16: the fit takes 21 ms on one thread, 17 ms on
-# two; china.jpg (0.27 megapixels) at k = 64, the case closest to even:
-# 76 and 55 ms.
+# numba's thread pool costs (about 22 ms). chelsea.jpg (0.14 megapixels) at
+# k = 16: the fit takes 21 ms on one thread, 17 ms on two; china.jpg (0.27
+# megapixels) at k = 64, the case closest to even: 76 and 55 ms.
 _ONE_THREAD_PIXELS = 300_000
-
-_STOPPED = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
-if hasattr(signal, "SIGHUP"):
-    _STOPPED[signal.SIGHUP] = "hangup (SIGHUP)"
 
 
 def main(argv=None):
     """Run ``compress.py`` with ``argv`` (default ``sys.argv[1:]``).
 
     Returns the exit code instead of exiting; ``compress.py`` passes it to
-    ``sys.exit``.
+    ``sys.exit``. Run as the program (no ``argv``), a stop signal ends the
+    process from its handler (``_signals``); called with ``argv``, Ctrl-C
+    comes out of the work as ``KeyboardInterrupt`` and is reported here.
     """
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "compress.py"
     if prog in ("", "-c", "__main__.py", "-m"):
         prog = "compress.py"
+    if argv is None:
+        _signals.install(prog)
     try:
-        return _main_stopping_cleanly(argv, prog)
+        return _main_reporting_errors(argv, prog)
     finally:
         if argv is None:
             # Run as the program (compress.py, kmeans-compress), which exits
@@ -100,34 +83,24 @@ def main(argv=None):
             gc.freeze()
 
 
-def _main_stopping_cleanly(argv, prog):
-    """``_main``, with signals, a closed stdout and any error as exit codes."""
+def _main_reporting_errors(argv, prog):
+    """``_main``, with Ctrl-C, a closed stdout and any error as exit codes."""
+    from ._report import EXIT_INTERNAL, one_line
+
     try:
-        with handle_signals():
-            return _main(argv, prog)
-    except KeyboardInterrupt as exc:
-        return _stopped(prog, exc)
+        return _main(argv, prog)
+    except KeyboardInterrupt:
+        print(_signals.message(prog, signal.SIGINT), file=sys.stderr)
+        return _signals.exit_code(signal.SIGINT)
     except BrokenPipeError:
         # stdout closed early (e.g. piped to head): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_INTERNAL
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        interrupt = interrupt_behind(exc)
-        if interrupt is not None:  # e.g. a signal while numba was imported
-            return _stopped(prog, interrupt)
         print(one_line(f"{prog}: error: internal error: {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         return EXIT_INTERNAL
-
-
-def _stopped(prog, exc):
-    """Ctrl-C, SIGTERM or SIGHUP: one line, 128 + the signal number (130,
-    143, 129)."""
-    signum = getattr(exc, "signum", signal.SIGINT)
-    what = _STOPPED.get(signum, f"stopped by {signal.Signals(signum).name}")
-    print(f"{prog}: {what}", file=sys.stderr)
-    return EXIT_INTERRUPTED - signal.SIGINT + signum
 
 
 _frozen = False
@@ -152,6 +125,11 @@ def _freeze_imported_objects():
 
 
 def _main(argv, prog):
+    from . import _prefetch
+    from ._args import UsageError, parse_args
+    from ._files import plan_jobs
+    from ._report import EXIT_INPUT, EXIT_OK, EXIT_USAGE, one_line
+
     try:
         args = parse_args(argv, prog)
         if args.scheduler is not None:
@@ -180,6 +158,11 @@ def _main(argv, prog):
 
 
 def _compress_all(args, prog, jobs, failures):
+    from . import _prefetch
+    from ._args import UsageError
+    from ._concurrency import run_jobs
+    from ._report import EXIT_USAGE, format_summary, one_line, worst_exit_code
+
     start = time.perf_counter()
     lone = len(jobs) == 1 and args.scheduler is None and not args.shared_palette
     if lone:
@@ -204,7 +187,11 @@ def _compress_all(args, prog, jobs, failures):
         warm_up(jobs[0])
     _prefetch.wait()  # see _prefetch: before the job sets warning filters
     if cold and args.scheduler is None:
-        compile_kernels()  # on two cores (see _jit), then the job loads them
+        # On two cores (see _jit), then the job loads them; a stop signal
+        # meanwhile kills the compiling processes.
+        compile_kernels(on_stop=_signals.on_stop)
+    from contextlib import ExitStack
+
     with ExitStack() as stack:
         n_pixels = _prefetch.pixel_count(jobs[0]) if lone else None
         if n_pixels is not None and n_pixels < _ONE_THREAD_PIXELS:
@@ -239,6 +226,10 @@ def _compress_all(args, prog, jobs, failures):
 def _run(args, prog, jobs, failures, run):
     """Print the failures, then each job's report in input order as the
     results of ``run(jobs)`` come in; the list of all reports."""
+    from contextlib import closing
+
+    from ._report import Printer
+
     printer = Printer(prog, quiet=args.quiet, as_json=args.json,
                       progress_total=len(jobs) + len(failures))
     reports = []

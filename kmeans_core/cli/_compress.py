@@ -18,6 +18,7 @@ from PIL import Image
 # when a job is about to run, after a lone input started decoding
 # (``_prefetch``). matplotlib stays lazy in plotting.
 from .. import plotting
+from .._atomic import TargetExistsError, WriteError, one_line_cause, write_atomic
 from .._quantize import load_kernels, quantize
 from ..io import (
     ImageReadError,
@@ -31,8 +32,6 @@ from ..metrics import psnr_from_mse, squared_error
 from ..palettes import apply_palette, color_counts, fit_palette, sum_counts
 from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
 from . import _prefetch
-from ._concurrency import interrupt_behind
-from ._files import OutputError, cause, write_atomic
 from ._report import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -86,23 +85,23 @@ def _guarded(work, job, report):
             warnings.simplefilter("always")
             work(job, report)
         report.warnings = list(dict.fromkeys(
-            cause(w.message, job.input) for w in caught if issubclass(w.category, UserWarning)
+            one_line_cause(w.message, job.input) for w in caught if issubclass(w.category, UserWarning)
         ))
-    except OutputError as exc:
+    except TargetExistsError as exc:
+        report.exit_code = EXIT_OUTPUT
+        report.error = f"{exc} (use --force to replace it)"
+    except WriteError as exc:
         report.exit_code, report.error = EXIT_OUTPUT, str(exc)
     except _InputError as exc:
         report.exit_code = EXIT_INPUT
-        report.error = str(exc) or cause(exc.__cause__, job.input)
+        report.error = str(exc) or one_line_cause(exc.__cause__, job.input)
     except _QualityError as exc:
         report.exit_code, report.error = EXIT_QUALITY, str(exc)
     except MemoryError:
         report.exit_code, report.error = EXIT_INTERNAL, "out of memory"
     except Exception as exc:  # noqa: BLE001 - reported as one line, exit 1
-        interrupt = interrupt_behind(exc)
-        if interrupt is not None:
-            raise interrupt from None
         report.exit_code = EXIT_INTERNAL
-        report.error = f"internal error: {type(exc).__name__}: {cause(exc, job.input)}"
+        report.error = f"internal error: {type(exc).__name__}: {one_line_cause(exc, job.input)}"
     if report.error is not None:
         report.status = "failed"
     report.seconds = round(time.perf_counter() - start, 4)

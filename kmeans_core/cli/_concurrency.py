@@ -1,25 +1,21 @@
-"""Running the jobs, in this process or in ``--workers`` worker processes;
-stopping cleanly on a signal.
+"""Running the jobs, in this process or in ``--workers`` worker processes.
 
-Signals. ``handle_signals`` makes SIGINT (Ctrl-C), SIGTERM (``kill``,
-``timeout``, ``docker stop``) and SIGHUP (the terminal closed) raise
-``Interrupted`` in the main process, wherever it is: a temporary file being
-written is removed on the way out (``_files.save_atomic``) and the command
-exits with 128 + the signal number (130, 143, 129). The first signal disarms
-all three, so a second Ctrl-C cannot break the cleanup of the first.
-
-Workers. ``run_jobs`` starts its own worker processes, each with a pipe to
-the parent, and hands each one job at a time: a file not yet handed out is
+``run_jobs`` starts its own worker processes, each with a pipe to the
+parent, and hands each one job at a time: a file not yet handed out is
 never started after a stop, and the parent always knows which file each
 worker holds. Jobs go out in input order, except the last two per worker,
 which go largest input file first (``hand_out_order``).
 
-- Stop (a signal in the parent): every worker gets SIGTERM, which raises
-  ``KeyboardInterrupt`` in it, so it removes its temporary file and exits;
-  one still running after ``_GRACE`` seconds is killed, and the temporary
-  files of the jobs it held are removed by the parent. Workers ignore SIGINT
-  and SIGHUP themselves (a terminal sends those to the whole process group):
-  the parent decides.
+- Stop (a stop signal in the parent, see ``_signals``): the pool's stop
+  callback sends every worker SIGTERM, on which it removes its temporary
+  file and exits; one still running after ``_GRACE`` seconds is killed, and
+  the temporary files of the jobs it held are removed by the parent. Workers
+  ignore SIGINT and SIGHUP themselves (a terminal sends those to the whole
+  process group): the parent decides. They are forked with the stop signals
+  blocked, and set their own handlers before they unblock them.
+- An error in the parent (or ``KeyboardInterrupt`` when ``main`` is called
+  as a function): the generator is closed, and the workers are stopped the
+  same way before it returns.
 - A worker that dies (the out-of-memory killer, a crash in a decoder): the
   file it held fails with exit code 1, a new worker takes its place, and the
   batch goes on.
@@ -34,15 +30,11 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
 
-from ._files import hold_interrupt, remove_temporary_files
+from .._atomic import remove_leftovers
+from . import _signals
 from ._report import EXIT_INTERNAL, failed
 
-_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-    if hasattr(signal, name)
-)
 # Seconds a stopped worker gets to remove its temporary file before SIGKILL.
 _GRACE = 1.0
 # Seconds between two looks of a worker's watcher at its parent.
@@ -51,118 +43,6 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 # Workers that may die before taking their first file before the batch
 # gives up on them.
 _MAX_IDLE_DEATHS = 8
-
-
-class Interrupted(KeyboardInterrupt):
-    """A signal asked the command to stop; ``signum`` says which.
-
-    A ``KeyboardInterrupt``, so everything that cleans up on Ctrl-C cleans
-    up on SIGTERM and SIGHUP too.
-    """
-
-    def __init__(self, signum):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def interrupt_behind(exc):
-    """The KeyboardInterrupt in the chain of causes of ``exc``, or None.
-
-    A stop signal can come out wrapped in another exception, and is still
-    the signal: raised while a numba kernel returns its arrays, CPython wraps
-    it (once or twice) in "SystemError: ... returned a result with an
-    exception set"; raised while a pybind11 extension module (matplotlib's,
-    for ``--plot``) initialises on import, pybind11 wraps it in
-    "ImportError: initialization failed".
-    """
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _disarm():
-    """Ignore further stop signals (the first one is being handled)."""
-    for signum in _SIGNALS:
-        signal.signal(signum, signal.SIG_IGN)
-
-
-_received = []  # the stop signal received, if any
-
-
-def _raise_interrupted(signum, frame):
-    _disarm()
-    _received.append(signum)
-    exc = Interrupted(signum)
-    if not hold_interrupt(exc):  # a temporary file is being created
-        raise exc
-
-
-@contextmanager
-def handle_signals():
-    """Within this block, SIGINT, SIGTERM and SIGHUP raise ``Interrupted``.
-
-    The previous handlers come back on exit, unless a signal came: then
-    later ones stay ignored until the process exits (a third Ctrl-C after
-    the cleanup must not kill it with a different status). Only the main
-    thread can set handlers; elsewhere nothing changes. Within the block
-    (and in the worker processes forked in it) a stop raised inside a
-    callback from C is raised again (``_raise_again``).
-    """
-    saved = {}
-    main_thread = threading.current_thread() is threading.main_thread()
-    if main_thread:
-        for signum in _SIGNALS:
-            saved[signum] = signal.signal(signum, _raise_interrupted)
-        _hooks.append(sys.unraisablehook)
-        sys.unraisablehook = _raise_again
-    try:
-        yield
-    finally:
-        if main_thread:
-            sys.unraisablehook = _hooks.pop()
-        if not _received:
-            for signum, handler in saved.items():
-                signal.signal(signum, handler)
-
-
-_pending = []  # a stop swallowed by a callback from C, to raise again
-_hooks = []  # the unraisable hooks that handle_signals replaced
-
-
-def _raise_again(unraisable):
-    """``sys.unraisablehook`` within ``handle_signals``.
-
-    A stop signal's exception raised while Python code runs as a callback
-    from C (llvmlite calls one while numba loads a kernel from its cache)
-    cannot leave the callback: Python would print it ("Exception ignored
-    ...") and go on, the stop lost, and the first signal disarmed the
-    others. It is raised again at the next Python event of the main thread
-    outside this hook (``_raise_pending``, set as the thread's profile
-    function for the moment): where the call into C returns, or in the next
-    callback, which passes it on here again. Anything else goes to the hook
-    before.
-    """
-    exc = unraisable.exc_value
-    if (not isinstance(exc, KeyboardInterrupt)
-            or threading.current_thread() is not threading.main_thread()):
-        (_hooks[-1] if _hooks else sys.__unraisablehook__)(unraisable)
-        return
-    if not _pending:
-        _pending.append((exc, sys.getprofile()))
-    sys.setprofile(_raise_pending)
-
-
-def _raise_pending(frame, event, arg):
-    if frame.f_code is _raise_again.__code__:
-        return  # the hook's own return
-    exc, profile = _pending.pop()
-    sys.setprofile(profile)
-    if not hold_interrupt(exc):  # a temporary file is being created
-        raise exc
 
 
 def default_workers(n_jobs):
@@ -228,7 +108,9 @@ class _Worker:
         self.process = context.Process(
             target=_worker_main, args=(child, n_threads, os.getpid()),
             name="kmeans-compress worker", daemon=True)
-        self.process.start()
+        with _signals.blocked():  # the worker sets its own handlers first
+            self.process.start()
+        self.pid = self.process.pid
         child.close()
         self.job = None
 
@@ -250,9 +132,13 @@ class _Pool:
         self.workers = []
 
     def run(self, jobs):
+        with _signals.on_stop(self._stop_now):
+            yield from self._run(jobs)
+
+    def _run(self, jobs):
         # pop() hands out the jobs in hand_out_order.
         pending = list(reversed(hand_out_order(jobs, self.n_workers)))
-        finished, idle_deaths = False, 0
+        idle_deaths = 0
         try:
             self.workers = [_Worker(self.context, self.n_threads)
                             for _ in range(self.n_workers)]
@@ -286,9 +172,8 @@ class _Pool:
                 n_new = min(self.n_workers - len(alive), len(pending))
                 self.workers = alive + [_Worker(self.context, self.n_threads)
                                         for _ in range(n_new)]
-            finished = True
         finally:
-            self._stop(disarm=not finished)
+            self._stop()
 
     def _collect(self, worker, ready):
         """The report ``worker`` sent, a failure if it died, or None."""
@@ -304,33 +189,53 @@ class _Pool:
             worker.process.join()
             job, worker.job = worker.job, None
             if job is not None:
-                remove_temporary_files(job)
+                remove_leftovers(job.targets())
                 return failed(job.input, job.output, EXIT_INTERNAL,
                               "internal error: the worker process compressing it "
                               f"died ({_how(worker.process.exitcode)})")
         return None
 
-    def _stop(self, disarm):
-        """Stop every worker within about ``_GRACE`` seconds; leave nothing.
-
-        ``disarm``: the batch is being cut short (a signal, an error), and a
-        second Ctrl-C must not cut this cleanup short too.
-        """
-        if disarm and threading.current_thread() is threading.main_thread():
-            _disarm()
+    def _stop(self):
+        """Stop every worker within about ``_GRACE`` seconds; leave nothing."""
         for worker in self.workers:
             worker.conn.close()  # an idle worker sees the end of its pipe
             if worker.process.is_alive():
-                _signal(worker.process.pid, signal.SIGTERM)
+                _signal(worker.pid, signal.SIGTERM)
         deadline = time.monotonic() + _GRACE
         for worker in self.workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
-                _signal(worker.process.pid, signal.SIGKILL)
+                _signal(worker.pid, signal.SIGKILL)
                 worker.process.join()
             if worker.job is not None:
-                remove_temporary_files(worker.job)
+                remove_leftovers(worker.job.targets())
         self.workers = []
+
+    def _stop_now(self):
+        """``_stop`` for the stop-signal handler, which may have interrupted
+        this pool anywhere: system calls on the workers' pids only."""
+        workers = list(self.workers)
+        for worker in workers:
+            _signal(worker.pid, signal.SIGTERM)
+        alive, deadline = workers, time.monotonic() + _GRACE
+        while alive and time.monotonic() < deadline:
+            alive = [w for w in alive if not _reaped(w.pid)]
+            if alive:
+                time.sleep(0.005)
+        for worker in alive:
+            _signal(worker.pid, signal.SIGKILL)
+        for worker in workers:
+            job = worker.job
+            if job is not None:
+                remove_leftovers(job.targets())
+
+
+def _reaped(pid):
+    """Whether the child ``pid`` has ended (and is reaped now)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:  # reaped already
+        return True
 
 
 def _wait(objects):
@@ -361,30 +266,19 @@ def _how(exitcode):
 
 def _worker_main(conn, n_threads, parent_pid):
     """A worker's life: take a job, send its report, until told to stop."""
+    _signals.worker()  # SIGTERM ends it, SIGINT and SIGHUP are the parent's
     # Imported before the fork already (numba: see kmeans_core/__init__).
     from .._parallel import limit_process
     from ._compress import compress_file
 
-    for signum in _SIGNALS:
-        # The parent decides on Ctrl-C and hangups, which a terminal sends to
-        # the whole group; SIGTERM (from the parent, or on its death) stops.
-        signal.signal(signum, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _stop_worker)
     _watch_parent(parent_pid)
     limit_process(n_threads)  # the workers share the cores
     try:
         while True:
             job = conn.recv()
             conn.send(compress_file(job))
-    except (KeyboardInterrupt, EOFError, OSError):
-        pass  # stopped, or the parent is gone; the temporary file is removed
-
-
-def _stop_worker(signum, frame):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    exc = KeyboardInterrupt()
-    if not hold_interrupt(exc):  # a temporary file is being created
-        raise exc
+    except (EOFError, OSError):
+        pass  # the parent is gone
 
 
 def _watch_parent(parent_pid):

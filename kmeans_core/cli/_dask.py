@@ -5,7 +5,7 @@ turns its absence into a usage error that says how to install it.
 
 One task per file: the worker runs the same ``compress_file`` as a local
 batch, which reads the input and writes the output itself (atomically,
-through ``_files.write_atomic``) at a path it must see, and returns only the
+through ``_atomic.write_atomic``) at a path it must see, and returns only the
 small ``FileReport``. Reports are yielded as the tasks finish, so the
 progress bar, the lines, JSON and exit codes are those of a local batch. A
 failing file fails only itself (``compress_file`` never raises). A worker
@@ -31,11 +31,11 @@ import logging
 import os
 import warnings
 
+from .._atomic import remove_leftovers
 from .._parallel import limit_process
 from ..palettes import sum_counts
 from ._args import UsageError
 from ._compress import compress_file, count_file
-from ._files import remove_temporary_files
 from ._report import EXIT_INTERNAL, failed
 
 INSTALL_HINT = ('pip install "dask[distributed]>=2024.1" (or pip install '
@@ -122,7 +122,7 @@ class DaskRunner:
                     # Our own cluster: stop it now, so no worker writes on.
                     self.__exit__(None, None, None)
                     for future in left:
-                        remove_temporary_files(futures[future])
+                        remove_leftovers(futures[future].targets())
 
     def count(self, jobs):
         """``--shared-palette``: ``(total ColorCounts or None, counted jobs,
@@ -195,7 +195,7 @@ def _report_of(future, job):
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - KilledWorker and the like
-        remove_temporary_files(job)
+        remove_leftovers(job.targets())
         message = " ".join(str(exc).split()) or type(exc).__name__
         return failed(job.input, job.output, EXIT_INTERNAL,
                       f"internal error: the Dask task failed: "

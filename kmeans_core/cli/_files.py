@@ -2,17 +2,13 @@
 
 ``expand_inputs`` turns folders into image files; ``plan_jobs`` names each
 output and checks what can be checked before any clustering (a file that
-fails here costs nothing); ``write_atomic`` / ``save_atomic`` are the one
-way an output reaches the disk, the compressed image as well as the
-``--plot`` and ``--animate`` figures (``kmeans_core.plotting`` writes through
-them too): a temporary file in the target folder, renamed into place.
+fails here costs nothing). Outputs are written by the package's one atomic
+writer, ``kmeans_core._atomic``.
 """
 
 import os
 import re
 import stat
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ._args import UsageError, output_format
@@ -30,15 +26,6 @@ IMAGE_EXTENSIONS = frozenset((
 # twice does not compress outputs.
 _OWN_OUTPUT = re.compile(
     r"-(k[0-9]+|psnr[0-9.]+(-[0-9.]+)?)\.(png|gif)$", re.IGNORECASE)
-
-_OUTPUT_FORMATS = {".png": "png", ".gif": "gif"}
-
-
-
-class OutputError(OSError):
-    """The output cannot be written (exit code 4); a one-line message."""
-
-
 
 @dataclass
 class Job:
@@ -71,6 +58,10 @@ class Job:
     # A task that may run twice (Dask retries it when its worker dies): an
     # output already holding exactly its bytes counts as written.
     rerun_safe: bool = False
+
+    def targets(self):
+        """The files this job writes: the output, and the figures asked for."""
+        return [t for t in (self.output, self.plot, self.animate) if t is not None]
 
 
 def _is_own_output(name, ext):
@@ -321,178 +312,3 @@ def plan_jobs(args):
             palette_source=args.palette_from, per_frame=args.per_frame,
         ))
     return jobs, failures
-
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _temp_affixes(target):
-    """(folder, prefix, suffix) of the temporary files of ``target``:
-    ``.NAME.xxxxxxxx.tmp.png`` beside it."""
-    folder = os.path.dirname(os.path.abspath(target))
-    name = os.path.basename(target)
-    # A short prefix: the temporary name must stay within the file system's
-    # limit even when the output name is near it.
-    return folder, f".{name[:64]}.", ".tmp" + os.path.splitext(name)[1]
-
-
-def _temp_path(target):
-    """A new empty temporary file beside ``target``; its path."""
-    folder, prefix, suffix = _temp_affixes(target)
-    try:
-        with tempfile.NamedTemporaryFile(
-            dir=folder, prefix=prefix, suffix=suffix, delete=False,
-        ) as tmp:
-            return tmp.name
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write in folder {folder}: {exc.strerror or exc}"
-        ) from None
-
-
-def _install(tmp, target, *, force):
-    """Rename the finished temporary file ``tmp`` to ``target``.
-
-    Without ``force`` the file is hard-linked into place, which fails rather
-    than replace a file that appeared meanwhile (on a file system without
-    hard links: checked, then renamed).
-    """
-    exists = OutputError(f"output {target} exists (use --force to replace it)")
-    if not force and os.path.lexists(target):
-        raise exists
-    try:
-        # NamedTemporaryFile makes the file 0600; an image gets the usual mode.
-        os.chmod(tmp, 0o666 & ~_umask())
-        if force:
-            os.replace(tmp, target)
-            return
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            raise exists from None
-        except OSError:
-            os.replace(tmp, target)
-        else:
-            os.unlink(tmp)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-
-
-def write_atomic(data, target, *, force, same_ok=False):
-    """Write ``data`` to ``target`` through a temporary file in its folder.
-
-    Whatever happens (error, Ctrl-C), either ``target`` holds all of ``data``
-    or it is untouched, and the temporary file is gone. ``same_ok``: a
-    ``target`` that already holds exactly ``data`` is left as it is instead
-    of refused (a task run again after its first run wrote it, on Dask).
-    """
-    if same_ok and not force and _holds(target, data):
-        return
-    def write(path):
-        with open(path, "wb") as fh:
-            fh.write(data)
-
-    save_atomic(write, target, force=force)
-
-
-def _holds(path, data):
-    """Whether the regular file ``path`` holds exactly ``data``."""
-    try:
-        if not os.path.isfile(path) or os.path.getsize(path) != len(data):
-            return False
-        with open(path, "rb") as fh:
-            return fh.read() == data
-    except OSError:
-        return False
-
-
-# While a temporary file is being created, the stop signals' handlers do not
-# raise: they leave their exception here, and it is raised as soon as the
-# file's name is known and a ``try`` stands ready to remove it.
-_held = None
-
-
-def hold_interrupt(exc):
-    """For a stop-signal handler: keep ``exc`` to raise at the end of a
-    ``_interrupts_held`` block, if one is running; whether it was kept."""
-    if _held is None:
-        return False
-    _held.append(exc)
-    return True
-
-
-@contextmanager
-def _interrupts_held():
-    global _held
-    _held = []
-    try:
-        yield
-    finally:
-        held, _held = _held, None
-        if held:
-            raise held[0]
-
-
-def save_atomic(save, target, *, force):
-    """Like ``write_atomic``, for a function ``save(path)`` that writes a file;
-    returns what ``save`` returns."""
-    tmp = None
-    try:
-        with _interrupts_held():
-            tmp = _temp_path(target)
-        try:
-            result = save(tmp)
-        except OSError as exc:
-            message = cause(exc, tmp)
-            if not message.startswith("cannot "):
-                message = f"cannot write {target}: {message}"
-            raise OutputError(message) from None
-        _install(tmp, target, force=force)
-        return result
-    except BaseException:
-        if tmp is not None:
-            _remove_quietly(tmp)
-        raise
-
-
-def remove_temporary_files(job):
-    """Remove what a stopped ``job`` may have left: temporary files of its
-    outputs (a worker killed before it could clean up)."""
-    for target in (job.output, job.plot, job.animate):
-        if target is None:
-            continue
-        folder, prefix, suffix = _temp_affixes(target)
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for name in names:
-            # tempfile's random part is 8 characters.
-            if (name.startswith(prefix) and name.endswith(suffix)
-                    and len(name) == len(prefix) + 8 + len(suffix)):
-                _remove_quietly(os.path.join(folder, name))
-
-
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-def cause(exc, path):
-    """The message of ``exc`` without a leading file name (we print our own)."""
-    def squash(text):  # one line: runs of white space (a newline too) -> " "
-        return " ".join(text.split())
-
-    message = squash(str(exc)) or type(exc).__name__
-    for name in (path, repr(path), os.path.abspath(path)):
-        prefix = squash(name) + ": "
-        if message.startswith(prefix):
-            return message[len(prefix):]
-    return message
-
