@@ -1,4 +1,4 @@
-"""The package layout follows STYLE.md's "One home for each thing".
+"""The package layout: "One home for each thing" and layers that hold.
 
 - A module never imports private names from a sibling: what two modules
   share lives in a private module both import (``_base.py``, ``_palette.py``,
@@ -7,6 +7,9 @@
   ``import kmeans_core.x`` gives the module ``x``, never a function that
   hides it (``kmeans_core.quantize`` is the function; its module is
   ``_quantize.py``).
+- The library never imports the command line (``kmeans_core.cli``), and no
+  two modules import each other, directly or round a longer loop, lazy
+  imports inside functions included.
 """
 
 import ast
@@ -46,3 +49,69 @@ def test_no_function_hides_a_module():
         if getattr(importlib.import_module(parent_name), name) is not module:
             hidden.append(info.name)
     assert hidden == []
+
+
+def _imports(path):
+    """Every module ``path`` imports from the package, at any depth (lazy
+    imports inside functions too), as dotted names."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    package = parts[:-1]  # the package the module is in (for an __init__, its own)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("kmeans_core")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(package[:len(package) - node.level + 1])
+                if node.module:
+                    base += node.module.split(".")
+            elif node.module and node.module.startswith("kmeans_core"):
+                base = node.module.split(".")
+            else:
+                continue
+            name = ".".join(base)
+            if node.module:
+                found.add(name)
+            # ``from . import x`` imports the module x (or a name of the package).
+            for alias in node.names:
+                candidate = PACKAGE.parent.joinpath(*base, alias.name)
+                if candidate.with_suffix(".py").exists() or candidate.is_dir():
+                    found.add(f"{name}.{alias.name}")
+    return found
+
+
+def _modules():
+    return {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+            .removesuffix(".__init__"): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def test_the_library_never_imports_the_command_line():
+    offenders = {name: sorted(i for i in _imports(path) if i.startswith("kmeans_core.cli"))
+                 for name, path in _modules().items()
+                 if not name.startswith("kmeans_core.cli")}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_no_import_cycle():
+    # Between modules of the package, lazy imports included; a package's
+    # __init__ is left out as a target (importing a submodule runs it first
+    # anyway, and kmeans_core/__init__ only names what to import lazily).
+    modules = _modules()
+    graph = {name: {i for i in _imports(path) if i in modules and i != name
+                    and not modules[i].name == "__init__.py"}
+             for name, path in modules.items()}
+    cycles, state = [], {}
+
+    def visit(name, stack):
+        state[name] = "open"
+        for other in sorted(graph[name]):
+            if state.get(other) == "open":
+                cycles.append(stack[stack.index(other):] + [other])
+            elif other not in state:
+                visit(other, stack + [other])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
