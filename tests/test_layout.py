@@ -98,7 +98,7 @@ def test_no_import_cycle():
     # anyway, and kmeans_core/__init__ only names what to import lazily).
     modules = _modules()
     graph = {name: {i for i in _imports(path) if i in modules and i != name
-                    and not modules[i].name == "__init__.py"}
+                    and modules[i].name != "__init__.py"}
              for name, path in modules.items()}
     cycles, state = [], {}
 
