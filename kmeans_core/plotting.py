@@ -506,18 +506,6 @@ def select_frames(n_records, max_frames):
     return np.concatenate([np.arange(head), tail])
 
 
-def _nearest_centers(X, centers):
-    """Index of the nearest centre of every row, with the assignment kernel."""
-    from . import _kernels
-
-    labels = np.empty(len(X), dtype=np.int32)
-    distances = np.empty(len(X), dtype=np.float32)
-    weight = np.ones(len(X), dtype=np.float32)
-    _kernels.assign_labels(X, weight, np.ascontiguousarray(centers, np.float32),
-                           labels, distances)
-    return labels
-
-
 def _small_image(original, side):
     """``original`` shrunk (box filter) so that neither side exceeds ``side``."""
     from PIL import Image
@@ -559,6 +547,8 @@ def animation_frames(original, result, *, max_frames=60):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
 
+    from ._lloyd import nearest_centers
+
     original = np.asarray(original)
     _pixels(original, "original")
     if original.ndim != 3:
@@ -578,6 +568,7 @@ def animation_frames(original, result, *, max_frames=60):
     sample = original.reshape(-1, channels)[ids]
     # The shrunk image's pixels, then the sample: one assignment per frame.
     X = np.concatenate([small.reshape(-1, channels), sample]).astype(np.float32)
+    weight = np.ones(len(X), dtype=np.float32)
     n_small = small.shape[0] * small.shape[1]
 
     fig = _new_figure(figsize=(10.5, 3.1), dpi=80)
@@ -636,7 +627,7 @@ def animation_frames(original, result, *, max_frames=60):
     for i in chosen:
         centers = centers_all[i]
         palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
-        labels = _nearest_centers(X, centers)
+        labels, _, _ = nearest_centers(X, weight, np.ascontiguousarray(centers, X.dtype))
         image_artist.set_data(palette[labels[:n_small]].reshape(small.shape))
         point_colors = _rgb01(palette[labels[n_small:]])
         for x, y, points, trails, marks in planes:
