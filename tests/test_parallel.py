@@ -154,3 +154,25 @@ def test_an_interrupted_fit_leaves_the_next_one_working(two_threads):
         landed.set()
         sender.join()
         signal.signal(signal.SIGINT, previous)
+
+
+_SAY_SPIN_COUNT = (
+    "import os\n"
+    + _FIT_AND_SAY_IF_THE_POOL_STARTED
+    + "print(os.environ.get('GOMP_SPINCOUNT'))\n"
+)
+
+
+@two_threads_needed
+@pytest.mark.parametrize("env, expected", [
+    ({}, _parallel._SPIN_COUNT),  # set before the pool starts
+    ({"GOMP_SPINCOUNT": "77"}, "77"),  # the user's own
+    ({"OMP_WAIT_POLICY": "passive"}, "None"),  # the user's own policy
+])
+def test_idle_threads_spin_briefly_unless_the_user_says(env, expected):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    proc = subprocess.run([sys.executable, "-c", _SAY_SPIN_COUNT], capture_output=True,
+                          text=True, timeout=300, check=False, env={**clean, **env})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == expected
