@@ -47,16 +47,9 @@ import time
 # ``_main`` (numpy and Pillow with ``_args``, 0.13 s), and the numba side of
 # the package after the arguments are checked and, for a lone input, after
 # its decoding has started (``_prefetch``).
-from . import _signals
+from . import _signals, _startup
 
 __all__ = ["main"]
-
-# A lone input of fewer pixels is compressed on one thread: in a process
-# that compresses one small image, a second thread saves less than starting
-# numba's thread pool costs (about 22 ms). chelsea.jpg (0.14 megapixels) at
-# k = 16: the fit takes 21 ms on one thread, 17 ms on two; china.jpg (0.27
-# megapixels) at k = 64, the case closest to even: 76 and 55 ms.
-_ONE_THREAD_PIXELS = 300_000
 
 
 def main(argv=None):
@@ -75,7 +68,7 @@ def main(argv=None):
     try:
         return _main_reporting_errors(argv, prog)
     finally:
-        if argv is None:
+        if argv is None and _startup.on("gc-freeze"):
             # Run as the program (compress.py, kmeans-compress), which exits
             # next: the interpreter's exit then skips what this run made, as
             # the collections skipped the imports' objects (20 ms of a small
@@ -119,7 +112,7 @@ def _freeze_imported_objects():
     freeze the garbage of the first run.
     """
     global _frozen
-    if not _frozen:
+    if not _frozen and _startup.on("gc-freeze"):
         gc.freeze()
         _frozen = True
 
@@ -165,19 +158,21 @@ def _compress_all(args, prog, jobs, failures):
 
     start = time.perf_counter()
     lone = len(jobs) == 1 and args.scheduler is None and not args.shared_palette
-    if lone:
+    if lone and _startup.on("prefetch"):
         # In this process (run_jobs): decode while numba loads (_prefetch).
         _prefetch.start(jobs[0])
     from .._jit import cache_is_cold, compile_kernels, load_numba_without_scipy_linalg
 
-    load_numba_without_scipy_linalg()
+    if _startup.on("no-scipy-linalg"):
+        load_numba_without_scipy_linalg()
     _freeze_imported_objects()
     cold = bool(jobs) and cache_is_cold()
     if cold and not args.quiet:
         print(f"{prog}: first run: compiling the k-means kernels, once "
               "(about 8 s; later runs load them from the cache)", file=sys.stderr,
               flush=True)
-    if lone and not cold and jobs[0].method == "kmeans" and _prefetch.running():
+    if (lone and not cold and jobs[0].method == "kmeans" and _prefetch.running()
+            and _startup.on("warm-up")):
         # The kernels load from the cache meanwhile. Only those of the
         # default method, which cache_is_cold found cached: a kernel
         # compiling now would set warning filters (numba does) beside the
@@ -186,7 +181,7 @@ def _compress_all(args, prog, jobs, failures):
 
         warm_up(jobs[0])
     _prefetch.wait()  # see _prefetch: before the job sets warning filters
-    if cold and args.scheduler is None:
+    if cold and args.scheduler is None and _startup.on("split-compile"):
         # On two cores (see _jit), then the job loads them; a stop signal
         # meanwhile kills the compiling processes.
         compile_kernels(on_stop=_signals.on_stop)
@@ -194,7 +189,8 @@ def _compress_all(args, prog, jobs, failures):
 
     with ExitStack() as stack:
         n_pixels = _prefetch.pixel_count(jobs[0]) if lone else None
-        if n_pixels is not None and n_pixels < _ONE_THREAD_PIXELS:
+        if (n_pixels is not None and n_pixels < _startup.ONE_THREAD_PIXELS
+                and _startup.on("one-thread")):
             from .._parallel import at_most
 
             stack.enter_context(at_most(1))

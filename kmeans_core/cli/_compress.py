@@ -31,7 +31,7 @@ from ..io import (
 from ..metrics import psnr_from_mse, squared_error
 from ..palettes import apply_palette, color_counts, fit_palette, sum_counts
 from ..quality import QualityTooLowError, chosen_k, quantize_to_psnr
-from . import _prefetch
+from . import _prefetch, _startup
 from ._report import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -159,7 +159,7 @@ def _warm_kernels(job):
     shorter than the thread's start, and the two would only compete. The
     thread runs ``warm_up``, which sets no warning filters beside the job's.
     """
-    if _image_pixels(job.input) < _WARM_MIN_PIXELS:
+    if not _startup.on("warm-up") or _image_pixels(job.input) < _WARM_MIN_PIXELS:
         return
     threading.Thread(target=warm_up, args=(job,), daemon=True,
                      name="kmeans-warm").start()
