@@ -15,13 +15,15 @@
 A palette and indices become a Pillow image in ``io.palette_image``.
 """
 
+import warnings
+
 import numpy as np
 
 from . import _kernels_colors
 from ._lloyd import nearest_centers
 from ._validation import check_image
 from .color import from_working_space, to_working_space
-from .kmeans import KMeans
+from .kmeans import ConvergenceWarning, KMeans
 from .minibatch import MiniBatchKMeans
 
 # Largest count a float32 weight holds exactly.
@@ -111,10 +113,21 @@ def weighted_colors(image, color_space):
         image = image.copy()  # never touch the caller's array
         image[image[..., 3] == 0] = 0
     colors, counts, inverse = unique_colors(image)
+    X, sample_weight = colors_as_points(colors, counts, color_space)
+    return image, colors, counts, inverse, X, sample_weight
+
+
+def colors_as_points(colors, counts, color_space):
+    """``(X, sample_weight)``: distinct colours as the points k-means
+    clusters, in the working space, weighted by their counts.
+
+    float32, or float64 when a colour covers more than 2**24 pixels, which
+    a float32 weight would round.
+    """
     X = np.ascontiguousarray(to_working_space(colors, color_space))
     if counts.max() > _FLOAT32_EXACT:
         X = X.astype(np.float64)
-    return image, colors, counts, inverse, X, counts.astype(X.dtype)
+    return X, counts.astype(X.dtype)
 
 
 def palette_from_centers(centers, X, sample_weight, colors, counts, color_space,
@@ -238,9 +251,18 @@ def fit_colors(method, n_colors, X, sample_weight, *, random_state, max_iter, to
                        max_iter=max_iter, tol=tol, batch_size=batch_size,
                        record_history=record_history)
     if method != "kmeans" or record_history or X.shape[0] < _COARSE_MIN_ROWS:
-        return model.fit(X, sample_weight=sample_weight)
-    model.fit(np.ascontiguousarray(X[::_COARSE_STEP]),
-              sample_weight=np.ascontiguousarray(sample_weight[::_COARSE_STEP]))
+        return fit_quietly(model, X, sample_weight)
+    fit_quietly(model, np.ascontiguousarray(X[::_COARSE_STEP]),
+                np.ascontiguousarray(sample_weight[::_COARSE_STEP]))
     fine = KMeans(n_colors, init=model.cluster_centers_, n_init=1, max_iter=max_iter,
                   tol=tol, random_state=random_state)
-    return fine.fit(X, sample_weight=sample_weight)
+    return fit_quietly(fine, X, sample_weight)
+
+
+def fit_quietly(model, X, sample_weight):
+    """``model.fit(X, sample_weight=...)`` without the ``ConvergenceWarning``
+    of fewer distinct clusters than asked for: for a palette, that just
+    means a smaller one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, sample_weight=sample_weight)

@@ -34,7 +34,6 @@ instead of nearest colour; the palette does not change.
 """
 
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +49,6 @@ from ._validation import check_color_space, check_dither, check_image, check_int
 from .color import oklab_to_srgb
 from .dither import dither as _dither
 from .io import palette_image
-from .kmeans import ConvergenceWarning
 from .metrics import squared_error
 
 _METHODS = ("kmeans", "minibatch")
@@ -201,12 +199,9 @@ def quantize(image, n_colors, *, method="kmeans", random_state=0, max_iter=300,
         guess = None
         history = [_initial_record(X)] if record_history else None
     else:
-        with warnings.catch_warnings():
-            # Fewer clusters than asked for just means a smaller palette.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model = fit_colors(method, n_colors, X, sample_weight,
-                               random_state=random_state, max_iter=max_iter, tol=tol,
-                               batch_size=batch_size, record_history=record_history)
+        model = fit_colors(method, n_colors, X, sample_weight,
+                           random_state=random_state, max_iter=max_iter, tol=tol,
+                           batch_size=batch_size, record_history=record_history)
         centers = model.cluster_centers_
         guess = getattr(model, "labels_", None)
         n_iter = int(model.n_iter_)

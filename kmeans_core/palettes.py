@@ -25,7 +25,6 @@ When RGB counts meet RGBA counts, the RGB colours become RGBA with alpha 255.
 """
 
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +34,7 @@ from ._lloyd import nearest_centers
 # The steps of the single-image path, shared so that the fit of several
 # images is the same computation (see ``fit_palette``).
 from ._palette import (
+    colors_as_points,
     fit_colors,
     pack_colors,
     palette_from_centers,
@@ -45,14 +45,9 @@ from ._quantize import QuantizeResult
 from ._validation import check_color_space, check_dither, check_image, check_int
 from .color import to_working_space
 from .dither import dither as _dither
-from .kmeans import ConvergenceWarning
 
 __all__ = ["ColorCounts", "apply_palette", "color_counts", "fit_palette",
            "sum_counts"]
-
-# Largest count a float32 weight holds exactly.
-_FLOAT32_EXACT = 1 << 24
-
 
 @dataclass(frozen=True, eq=False)
 class ColorCounts:
@@ -245,19 +240,13 @@ def fit_palette(images_or_counts, n_colors, *, random_state=0, max_iter=300,
     color_space = check_color_space(color_space)
     total = _total_counts(images_or_counts)
     colors, counts = total.colors(), total.counts
-    X = np.ascontiguousarray(to_working_space(colors, color_space))
-    if counts.max() > _FLOAT32_EXACT:
-        X = X.astype(np.float64)
-    sample_weight = counts.astype(X.dtype)
+    X, sample_weight = colors_as_points(colors, counts, color_space)
     if colors.shape[0] <= n_colors:
         centers, n_iter = X, 0
     else:
-        with warnings.catch_warnings():
-            # Fewer clusters than asked for just means a smaller palette.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model = fit_colors("kmeans", n_colors, X, sample_weight,
-                               random_state=random_state, max_iter=max_iter, tol=tol,
-                               batch_size=None, record_history=False)
+        model = fit_colors("kmeans", n_colors, X, sample_weight,
+                           random_state=random_state, max_iter=max_iter, tol=tol,
+                           batch_size=None, record_history=False)
         centers, n_iter = model.cluster_centers_, int(model.n_iter_)
     palette, labels, _ = palette_from_centers(
         centers, X, sample_weight, colors, counts, color_space)

@@ -25,13 +25,12 @@ and 36 dB: 7 to 12 fits in all); ``tried`` lists them all.
 
 import math
 import time
-import warnings
 
 import numpy as np
 
 from . import _kernels
 from ._lloyd import kmeans_plusplus
-from ._palette import palette_from_centers, sort_by_use, weighted_colors
+from ._palette import fit_quietly, palette_from_centers, sort_by_use, weighted_colors
 from ._quantize import QuantizeResult
 from ._validation import (
     check_color_space,
@@ -42,7 +41,7 @@ from ._validation import (
     check_real,
 )
 from .dither import dither as _dither
-from .kmeans import ConvergenceWarning, KMeans
+from .kmeans import KMeans
 from .metrics import psnr_from_squared_error, squared_error
 
 
@@ -261,9 +260,7 @@ class _Search:
             init = self._warm_start(k)
             model = KMeans(k, init=init, n_init=1, max_iter=self.max_iter,
                            tol=self.tol)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(self.X, sample_weight=self.weight)
+            fit_quietly(model, self.X, self.weight)
             centers, n_iter = model.cluster_centers_, model.n_iter_
         fit = self._finish(centers, n_iter)
         self.fits[k] = fit
