@@ -4,7 +4,7 @@
    0-255 float32, weighted by pixel count; KMeans's init_size sample of
    max(4096, 32 k) rows, unit weights) at k = 16, 64, 256:
    ``_kernels_seeding.kmeans_plusplus_greedy`` (on float32, as quantize runs
-   it) against ``_reference.kmeans_plusplus``, the step-by-step seeding in
+   it) against ``reference.seeding.kmeans_plusplus``, the step-by-step seeding in
    NumPy (float64), and whether the kernel on float64 chose its centres.
    (The step-by-step loop that ``_lloyd.kmeans_plusplus`` ran before issue
    10 took 69 ms at k = 256; it now calls the kernel.)
@@ -36,10 +36,11 @@ import numpy as np
 from PIL import Image
 from sklearn.datasets import load_sample_image
 
-from kmeans_core import _lloyd, _reference, unique_colors
+from kmeans_core import _lloyd, unique_colors
 from kmeans_core._kernels_colors import unique_codes_hash, unique_rgb
 from kmeans_core._kernels_seeding import kmeans_plusplus_greedy
 from kmeans_core._palette import pack_colors
+from kmeans_core.reference import seeding as reference_seeding
 
 
 def best_time(repeat, function, *args):
@@ -77,8 +78,8 @@ def bench_seeding(china, repeat):
                          centers)
         X64, w64 = X.astype(np.float64), w.astype(np.float64)
         slow = best_time(max(3, repeat // 2), lambda X=X64, w=w64, k=k:
-                         _reference.kmeans_plusplus(X, k, w, np.random.default_rng(1)))
-        expected = _reference.kmeans_plusplus(X64, k, w64, np.random.default_rng(1))
+                         reference_seeding.kmeans_plusplus(X, k, w, np.random.default_rng(1)))
+        expected = reference_seeding.kmeans_plusplus(X64, k, w64, np.random.default_rng(1))
         centers64 = np.empty((k, 3))
         kmeans_plusplus_greedy(X64, w64, first, 0, uniforms, centers64)
         same = np.array_equal(centers64, expected)

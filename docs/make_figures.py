@@ -22,11 +22,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kmeans_core import KMeans, _reference, quantize, unique_colors
+from kmeans_core import KMeans, quantize, unique_colors
 from kmeans_core._lloyd import scaled_tolerance
 from kmeans_core.io import encode_image, load_image
 from kmeans_core.minibatch import MiniBatchKMeans
 from kmeans_core.plotting import report_figure, save_animation
+from kmeans_core.reference import lloyd as reference_lloyd
+from kmeans_core.reference import seeding as reference_seeding
 
 IMAGES = ROOT / "docs" / "images"
 SAMPLE = ROOT / "samples" / "chelsea.jpg"
@@ -66,14 +68,14 @@ COLORS = np.array(["tab:blue", "tab:orange", "tab:green"])
 
 
 def assign_update_figure():
-    """One Lloyd iteration on the toy data, with ``_reference``'s two steps."""
+    """One Lloyd iteration on the toy data, with the reference's two steps."""
     X = blobs()
     w = np.ones(len(X))
     centers = np.array([[1.0, 8.0], [2.0, 7.0], [8.0, 1.0]])
     fig = figure(figsize=(11, 3.8))
     axes = fig.subplots(1, 3, sharex=True, sharey=True)
-    labels, distances, _ = _reference.assign_labels(X, w, centers)
-    new_centers, shift = _reference.update_centers(X, w, labels, distances, centers)
+    labels, distances, _ = reference_lloyd.assign_labels(X, w, centers)
+    new_centers, shift = reference_lloyd.update_centers(X, w, labels, distances, centers)
 
     axes[0].scatter(X[:, 0], X[:, 1], c="0.6", s=12)
     axes[0].set_title("centres (x) before the iteration")
@@ -92,7 +94,7 @@ def assign_update_figure():
 
 
 def kmeanspp_figure():
-    """k-means++ seeding (``_reference.kmeans_plusplus``) next to a random start."""
+    """k-means++ seeding (``reference.seeding.kmeans_plusplus``) next to a random start."""
     X = blobs(seed=1)
     w = np.ones(len(X))
 
@@ -100,14 +102,14 @@ def kmeanspp_figure():
         return X[rng.choice(len(X), 3, replace=False)]
 
     def plusplus(rng):
-        return _reference.kmeans_plusplus(X, 3, w, rng)
+        return reference_seeding.kmeans_plusplus(X, 3, w, rng)
 
     fig = figure(figsize=(8, 4.1))
     axes = fig.subplots(1, 2, sharex=True, sharey=True)
     for ax, seed_centers, title in ((axes[0], random_rows, "random rows"),
                                     (axes[1], plusplus, "k-means++ (greedy)")):
         # Mean inertia of the starting centres over 200 seeds, and seed 0 drawn.
-        starts = [_reference.assign_labels(X, w, seed_centers(
+        starts = [reference_lloyd.assign_labels(X, w, seed_centers(
             np.random.default_rng(seed)))[2] for seed in range(200)]
         centers = seed_centers(np.random.default_rng(0))
         ax.scatter(X[:, 0], X[:, 1], c="0.6", s=12)
@@ -154,7 +156,7 @@ def weighted_unique_numbers(image):
     """All pixels vs unique colours weighted by their counts: the same fit."""
     pixels = image.reshape(-1, 3).astype(np.float32)
     colors, counts, _ = unique_colors(image)
-    init = _reference.kmeans_plusplus(colors.astype(np.float64), K,
+    init = reference_seeding.kmeans_plusplus(colors.astype(np.float64), K,
                                       counts.astype(np.float64),
                                       np.random.default_rng(0)).astype(np.float32)
     a = KMeans(K, init=init).fit(pixels)

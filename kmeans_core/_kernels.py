@@ -25,7 +25,7 @@ at once, with the rows innermost, so the compiler turns the loop into vector
 instructions (16 float32 rows in one AVX-512 register) without any
 reordering of the arithmetic.
 
-``_reference.py`` holds a plain NumPy version of every step here.
+``reference/lloyd.py`` holds a plain NumPy version of every step here.
 """
 
 import numpy as np

@@ -19,7 +19,8 @@ of every pixel's colour among them. The kernels are serial and ``nogil``:
   radix sort and the numbers turned into ranks. Its memory follows the
   number of pixels and distinct colours, not the 2**32 possible codes.
 
-``tests/test_colors_kernels.py`` holds both equal to ``np.unique``.
+``tests/test_colors_kernels.py`` holds both equal to ``np.unique``
+(``reference/colors.py``).
 """
 
 import numpy as np

@@ -2,7 +2,7 @@
 
 Error diffusion is sequential by nature (every pixel depends on the errors of
 the pixels before it), so this kernel runs on one thread. ``dither.py`` holds
-the public function and ``_dither_reference``, a plain NumPy version of the
+the public function; ``reference/dither.py`` is a plain NumPy version of the
 same loop that the tests hold equal to this one.
 """
 

@@ -2,7 +2,7 @@
 
 The assignment of a batch is ``_kernels.assign_labels``, the same kernel that
 serves ``KMeans``; this module only adds the incremental centre update.
-``_reference.minibatch_step`` is the NumPy version of both together.
+``reference.minibatch.minibatch_step`` is the NumPy version of both together.
 ``swap_candidate`` is the merge/swap test of ``_minibatch.swap_redundant``
 in one pass (in NumPy it cost more than the assignment of the batch).
 

@@ -17,7 +17,7 @@ serial call (3 ms) and skips the work that cannot change anything:
 - A candidate's potential is the total weighted distance minus its gain,
   ``sum_i w_i * max(0, closest_i - d(x_i, c)^2)`` over the rows of the blocks
   it can reach: mathematically ``sum_i w_i * min(closest_i, d(x_i, c)^2)``,
-  the potential of ``_reference.kmeans_plusplus``. Within a block the rows run in
+  the potential of ``reference.seeding.kmeans_plusplus``. Within a block the rows run in
   SIMD lanes (one loop for 3 features, colours, and one for any number).
 - The draws descend a tree of partial sums of ``w_i * closest_i`` over the
   rows in their original order (the leaves); after each new centre only the
@@ -26,8 +26,8 @@ serial call (3 ms) and skips the work that cannot change anything:
 Arithmetic: distances from candidates to rows are computed in the dtype of
 ``X`` (float32: a SIMD register of rows per instruction); distances to chosen
 centres, the weighted sums and the cumulative sums in float64, as
-``_reference.kmeans_plusplus`` computes them. The targets of a round scale with the previous round's best
-potential, as in ``_reference.kmeans_plusplus``. Only the order of the float64
+``reference.seeding.kmeans_plusplus`` computes them. The targets of a round scale with the previous round's best
+potential, as in ``reference.seeding.kmeans_plusplus``. Only the order of the float64
 additions differs, so both pick the same centres except where two sums differ
 by a rounding error (a near tie between candidates, or a target within
 rounding of a cumulative sum). With integer-valued data and weights (colours
@@ -367,7 +367,7 @@ def kmeans_plusplus_greedy(X, sample_weight, first, n_start, uniforms, centers):
     centre so far and ``potential`` the weighted sum of ``closest``. The
     candidate with the lowest potential ``sum_i w_i * min(closest_i,
     d(x_i, c)^2)`` (the first on a tie) becomes the next centre. These are the
-    draws and choices of the step-by-step seeding (``_reference.kmeans_plusplus``) given the same uniforms.
+    draws and choices of the step-by-step seeding (``reference.seeding.kmeans_plusplus``) given the same uniforms.
 
     X              IN    (n_samples, n_features) float32/float64, C-contiguous
     sample_weight  IN    (n_samples,) same dtype as X, >= 0, positive sum

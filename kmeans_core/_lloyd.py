@@ -2,8 +2,8 @@
 
 The middle layer. Inputs are already validated (C-contiguous, float32 or
 float64, finite, weights >= 0); the drivers own the buffers, call the kernels
-in ``_kernels.py`` and decide when to stop. ``_reference.py`` is the NumPy
-version of the same loops.
+in ``_kernels.py`` and decide when to stop. ``reference/lloyd.py`` and
+``reference/seeding.py`` are the NumPy version of the same loops.
 """
 
 from typing import NamedTuple
@@ -87,7 +87,7 @@ def collapse_duplicates(X, sample_weight, n_clusters):
 
 
 def kmeans_plusplus(X, n_clusters, sample_weight, rng, *, start=None):
-    """Greedy k-means++ seeding; see ``_reference.kmeans_plusplus``.
+    """Greedy k-means++ seeding; see ``reference.seeding.kmeans_plusplus``.
 
     The random numbers are drawn here, all at once (the same numbers, in the
     same order, as one draw per round); the rounds run in one numba call,

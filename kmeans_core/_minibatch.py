@@ -6,7 +6,7 @@ batch, labels it with ``_kernels.assign_labels`` (the kernel ``KMeans`` uses),
 moves the centres with ``_kernels_minibatch.minibatch_update``, re-seeds
 centres that have starved (``reassign_starved``) or else swaps a redundant
 centre to where the batch is served worst (``swap_redundant``).
-``_reference.minibatch_step`` is the NumPy version of the update.
+``reference.minibatch.minibatch_step`` is the NumPy version of the update.
 
 Why the stopping rule counts steps, not samples
 -----------------------------------------------
@@ -119,7 +119,7 @@ class MiniBatchState:
         )
 
     def step(self, X, sample_weight, rng, reassignment_ratio, labels, distances):
-        """One mini-batch step on the batch ``X``; see ``_reference.minibatch_step``.
+        """One mini-batch step on the batch ``X``; see ``reference.minibatch.minibatch_step``.
 
         labels, distances : OUT buffers of shape (batch_size,)
 

@@ -105,39 +105,3 @@ def _prepare(image, palette, color_space):
     low = np.minimum(flat.min(axis=0), work_palette.min(axis=0))
     high = np.maximum(flat.max(axis=0), work_palette.max(axis=0))
     return work_image, work_palette, low, high
-
-
-def _dither_reference(image, palette, *, level=1.0, color_space="rgb"):
-    """Plain NumPy Floyd–Steinberg: what the numba kernel does, slowly.
-
-    Same arguments and result as ``dither``, same float32 arithmetic in the
-    same order, so the two agree index for index.
-    """
-    image, palette, level = _check_dither_args(image, palette, level, color_space)
-    work_image, work_palette, low, high = _prepare(image, palette, color_space)
-    level = np.float32(level)
-    weights = [np.float32(w / 16) for w in (7, 3, 5, 1)]  # ahead, below: behind, -, ahead
-    height, width, n_channels = work_image.shape
-    indices = np.empty((height, width), dtype=np.uint8)
-    # Error waiting for each pixel of this row and the next (1 pixel padding).
-    err_row = np.zeros((width + 2, n_channels), dtype=np.float32)
-    for y in range(height):
-        err_next = np.zeros_like(err_row)
-        step = 1 if y % 2 == 0 else -1  # serpentine scan
-        columns = range(width) if step == 1 else range(width - 1, -1, -1)
-        for x in columns:
-            p = x + 1
-            value = np.clip(work_image[y, x] + err_row[p], low, high)
-            diff = value - work_palette
-            dist = np.zeros(len(work_palette), dtype=np.float32)
-            for c in range(n_channels):
-                dist += diff[:, c] * diff[:, c]
-            best = int(dist.argmin())  # the lowest index wins a tie
-            indices[y, x] = best
-            error = level * (value - work_palette[best])
-            err_row[p + step] += error * weights[0]
-            err_next[p - step] += error * weights[1]
-            err_next[p] += error * weights[2]
-            err_next[p + step] += error * weights[3]
-        err_row = err_next
-    return indices

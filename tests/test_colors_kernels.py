@@ -6,12 +6,7 @@ from numpy.testing import assert_array_equal
 
 from kmeans_core._kernels_colors import radix_argsort, unique_codes_hash, unique_rgb
 from kmeans_core._palette import pack_colors
-
-
-def unique_codes_reference(codes):
-    """What the kernels must return: sorted codes, int64 counts, int32 inverse."""
-    unique, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
-    return unique, counts.astype(np.int64), inverse.reshape(-1).astype(np.int32)
+from kmeans_core.reference.colors import unique_codes as unique_codes_reference
 
 
 def gradient(height=64, width=96, n_channels=3):

@@ -4,8 +4,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kmeans_core import dither as dither_module
 from kmeans_core.color import to_working_space
-from kmeans_core.dither import _dither_reference, dither
+from kmeans_core.dither import dither
+from kmeans_core.reference.dither import floyd_steinberg
+
+
+def _dither_reference(image, palette, *, level=1.0, color_space="rgb"):
+    """``dither`` with the NumPy reference in place of the kernel."""
+    image, palette, level = dither_module._check_dither_args(image, palette, level,
+                                                             color_space)
+    work_image, work_palette, low, high = dither_module._prepare(image, palette,
+                                                                 color_space)
+    return floyd_steinberg(work_image, work_palette, np.float32(level), low, high)
 
 
 def _gradient(height=32, width=128):

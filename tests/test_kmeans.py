@@ -17,8 +17,9 @@ from kmeans_core import (
     NotFittedError,
     _kernels,
     _lloyd,
-    _reference,
 )
+from kmeans_core.reference import lloyd as reference
+from kmeans_core.reference import seeding as reference_seeding
 
 
 def blobs(n_samples=600, n_features=3, n_centers=5, seed=0, dtype=np.float64):
@@ -101,13 +102,13 @@ def test_empty_cluster_takes_the_farthest_point():
     # The second centre is far from everything: its cluster is empty.
     centers = np.array([[0.0, 0.0], [100.0, 100.0]])
     w = np.ones(3)
-    labels, distances, _ = _reference.assign_labels(X, w, centers)
-    new, _ = _reference.update_centers(X, w, labels, distances, centers)
+    labels, distances, _ = reference.assign_labels(X, w, centers)
+    new, _ = reference.update_centers(X, w, labels, distances, centers)
     # Row 2 (distance 100 from centre 0) moves to the empty cluster.
     assert_allclose(new, [[0.5, 0.0], [10.0, 0.0]])
     fast = np.empty_like(centers)
     labels32 = labels.astype(np.int32)
-    sums, weights = _reference.cluster_sums(X, w, labels32, 2)
+    sums, weights = reference.cluster_sums(X, w, labels32, 2)
     lower = np.ones(3)
     _kernels.update_centers(X, w, labels32, distances, lower, sums, weights,
                             centers, fast, np.empty(2))
@@ -139,7 +140,7 @@ def test_assignment_kernel_matches_reference(dtype):
     rng = np.random.default_rng(0)
     centers = X[rng.choice(len(X), 7, replace=False)]
     w = rng.uniform(0.5, 2, len(X)).astype(dtype)
-    ref_labels, ref_dist, ref_inertia = _reference.assign_labels(X, w, centers)
+    ref_labels, ref_dist, ref_inertia = reference.assign_labels(X, w, centers)
     labels = np.empty(len(X), np.int32)
     dist = np.empty(len(X), dtype)
     inertia = _kernels.assign_labels(X, w, centers, labels, dist)
@@ -161,7 +162,7 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features,
     w = np.ones(len(X), np.float32)
     centers = X[:n_clusters].copy()
     assigner = _lloyd.Assigner(X, w, n_clusters)
-    ref = _reference.Assigner(X, w, n_clusters, n_near=_lloyd.N_NEAR)
+    ref = reference.Assigner(X, w, n_clusters, n_near=_lloyd.N_NEAR)
     plain_labels, plain_dist = np.empty(len(X), np.int32), np.empty(len(X), np.float32)
     new = np.empty_like(centers)
     moved = np.zeros(n_clusters)
@@ -190,7 +191,7 @@ def test_pruned_assignment_gives_the_same_labels_as_a_full_search(n_features,
         _kernels.apply_label_changes(X, w, assigner.labels, assigner.changed,
                                      assigner.old_labels, assigner.chunk_changed,
                                      sums, weights)
-        full_sums, full_weights = _reference.cluster_sums(X, w, assigner.labels,
+        full_sums, full_weights = reference.cluster_sums(X, w, assigner.labels,
                                                           n_clusters)
         assert_allclose(sums, full_sums, rtol=1e-9)
         assert_array_equal(weights, full_weights)
@@ -220,11 +221,11 @@ def test_update_kernel_matches_reference():
     X = blobs(n_samples=3000, seed=2)
     w = np.random.default_rng(1).uniform(0, 3, len(X))
     centers = X[:6].copy()
-    labels, dist, _ = _reference.assign_labels(X, w, centers)
-    ref_centers, ref_shift = _reference.update_centers(X, w, labels, dist, centers)
+    labels, dist, _ = reference.assign_labels(X, w, centers)
+    ref_centers, ref_shift = reference.update_centers(X, w, labels, dist, centers)
     new = np.empty_like(centers)
     labels = labels.astype(np.int32)
-    sums, weights = _reference.cluster_sums(X, w, labels, 6)
+    sums, weights = reference.cluster_sums(X, w, labels, 6)
     moved = np.empty(6)
     shift = _kernels.update_centers(X, w, labels, dist, np.zeros(len(X)), sums,
                                     weights, centers, new, moved)
@@ -233,11 +234,30 @@ def test_update_kernel_matches_reference():
     assert shift == pytest.approx(ref_shift, rel=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unique_rows_kernel_matches_reference(dtype):
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 4, (3000, 3)).astype(dtype)  # 64 distinct rows, repeated
+    X[5] = -0.0  # the same value as 0.0, other bits: another row (by bits)
+    w = rng.uniform(0.5, 2.0, len(X)).astype(dtype)
+    first = np.empty(len(X), np.int32)
+    inverse = np.empty(len(X), np.int32)
+    weights = np.empty(len(X))
+    bits = X.view(np.uint32 if dtype == np.float32 else np.uint64)
+    n_unique = _kernels.unique_rows(bits, w, first, inverse, weights)
+    ref_first, ref_inverse, ref_weights = reference.unique_rows(X, w)
+    assert n_unique == len(ref_first)
+    assert_array_equal(first[:n_unique], ref_first)
+    assert_array_equal(inverse, ref_inverse)
+    assert_allclose(weights[:n_unique], ref_weights, rtol=1e-12)
+    assert_array_equal(X[first[:n_unique]][inverse], X)
+
+
 def test_kmeans_plusplus_matches_reference():
     X = blobs(n_samples=2000, seed=4)
     w = np.random.default_rng(2).uniform(0.1, 1, len(X))
     fast = _lloyd.kmeans_plusplus(X, 9, w, np.random.default_rng(7))
-    ref = _reference.kmeans_plusplus(X, 9, w, np.random.default_rng(7))
+    ref = reference_seeding.kmeans_plusplus(X, 9, w, np.random.default_rng(7))
     assert_array_equal(fast, ref)
 
 
@@ -246,7 +266,7 @@ def test_lloyd_matches_reference(dtype):
     X = blobs(n_samples=2000, seed=5, dtype=dtype)
     w = np.ones(len(X), dtype)
     init = X[:8].copy()
-    ref_centers, ref_labels, ref_inertia, ref_n_iter = _reference.lloyd(
+    ref_centers, ref_labels, ref_inertia, ref_n_iter = reference.lloyd(
         X, w, init, max_iter=300, tol=1e-4)
     km = KMeans(n_clusters=8, init=init).fit(X)
     assert km.n_iter_ == ref_n_iter

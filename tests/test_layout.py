@@ -115,3 +115,21 @@ def test_no_import_cycle():
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+# Each kernel module and its plain NumPy reference (kmeans_core/reference/).
+REFERENCES = {
+    "_kernels": "lloyd",
+    "_kernels_seeding": "seeding",
+    "_kernels_minibatch": "minibatch",
+    "_kernels_colors": "colors",
+    "_kernels_dither": "dither",
+}
+
+
+def test_every_kernel_module_has_a_numpy_reference_module():
+    kernel_modules = {p.stem for p in PACKAGE.glob("_kernels*.py")}
+    assert kernel_modules == set(REFERENCES)
+    for kernels, reference in REFERENCES.items():
+        module = importlib.import_module(f"kmeans_core.reference.{reference}")
+        assert f"{kernels}.py" in module.__doc__, (reference, kernels)

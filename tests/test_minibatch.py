@@ -15,9 +15,9 @@ from kmeans_core import (
     NotFittedError,
     _kernels,
     _minibatch,
-    _reference,
 )
 from kmeans_core._kernels_minibatch import minibatch_update, swap_candidate
+from kmeans_core.reference import minibatch as reference
 
 
 def blobs(n_samples=2000, n_features=3, n_centers=5, seed=0, dtype=np.float64,
@@ -62,7 +62,7 @@ def test_update_kernel_matches_reference_over_several_steps(dtype):
         minibatch_update(Xb, wb, labels, centers, centers_new, weight_sums,
                          sums, batch_weights)
         centers, centers_new = centers_new, centers
-        ref_centers, ref_sums, ref_labels, ref_inertia = _reference.minibatch_step(
+        ref_centers, ref_sums, ref_labels, ref_inertia = reference.minibatch_step(
             Xb, wb, ref_centers, ref_sums)
         assert_array_equal(labels, ref_labels)
         assert_allclose(inertia, ref_inertia, rtol=1e-5)
@@ -78,10 +78,10 @@ def test_reference_step_is_a_running_weighted_mean():
     # all rows seen, whatever the split.
     X = np.array([[0.0], [2.0], [10.0], [4.0]])
     w = np.array([1.0, 3.0, 2.0, 2.0])
-    centers, sums, _, _ = _reference.minibatch_step(X[:2], w[:2], np.zeros((1, 1)),
+    centers, sums, _, _ = reference.minibatch_step(X[:2], w[:2], np.zeros((1, 1)),
                                                     np.zeros(1))
     assert_allclose(centers, [[1.5]])
-    centers, sums, _, _ = _reference.minibatch_step(X[2:], w[2:], centers, sums)
+    centers, sums, _, _ = reference.minibatch_step(X[2:], w[2:], centers, sums)
     assert_allclose(centers, [[(0 + 6 + 20 + 8) / 8]])
     assert_allclose(sums, [8.0])
 
@@ -95,7 +95,7 @@ def test_driver_step_without_reseeding_matches_reference():
     labels = np.empty(1000, dtype=np.int32)
     distances = np.empty(1000)
     inertia, shift = state.step(X, w, rng, 0.0, labels, distances)
-    ref_centers, ref_sums, _, ref_inertia = _reference.minibatch_step(
+    ref_centers, ref_sums, _, ref_inertia = reference.minibatch_step(
         X, w, centers, np.zeros(4))
     assert_allclose(state.centers, ref_centers, rtol=1e-12)
     assert_allclose(state.weight_sums, ref_sums)

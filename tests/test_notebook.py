@@ -125,7 +125,7 @@ def test_notebook_runs_top_to_bottom(monkeypatch):
     assert sum("image/gif" in m or "image/png" in m for m in mimes) >= 2
     # The NumPy reference replays the recorded iterations exactly.
     replay = "".join(o.get("text", "") for cell in code for o in cell.outputs
-                     if "_reference" in cell.source)
+                     if "kmeans_core.reference" in cell.source)
     assert replay.count("the same as the recorded ones") == 3, replay
     assert "NOT" not in replay
     # The last cell displays the widget, and the widget drew the compressed

@@ -3,7 +3,7 @@
 ``kmeans_plusplus_greedy`` takes its random numbers from the caller: the first
 row, and one (n_rounds, n_trials) array of uniforms. ``seed_like_lloyd`` draws
 them from a generator exactly as ``_lloyd.kmeans_plusplus`` does, and runs the
-kernel or ``greedy_reference``, the plain NumPy version of the step-by-step
+kernel or ``reference.seeding.kmeans_plusplus_greedy``, the plain NumPy version of the step-by-step
 seeding on the same arguments, so the two can be compared centre for centre.
 """
 
@@ -11,37 +11,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from kmeans_core import _lloyd, _reference
+from kmeans_core import _lloyd
 from kmeans_core._kernels_seeding import kmeans_plusplus_greedy, spatial_order
-
-
-def greedy_reference(X, sample_weight, first, n_start, uniforms, centers):
-    """Plain NumPy version of ``kmeans_plusplus_greedy`` (same arguments).
-
-    Distances to the chosen centres in float64; those to the candidates in
-    the dtype of X, as the kernel does.
-    """
-    n_samples = len(X)
-    n_clusters = len(centers)
-    w = sample_weight.astype(np.float64)
-    n_done = max(n_start, 1)
-    if n_start == 0:
-        centers[0] = X[first]
-    Xd = X.astype(np.float64)
-    closest = np.full(n_samples, np.inf)
-    for c in range(n_done):
-        closest = np.minimum(closest, ((Xd - centers[c].astype(np.float64)) ** 2).sum(1))
-    potential = closest @ w
-    for r, c in enumerate(range(n_done, n_clusters)):
-        targets = uniforms[r] * potential
-        ids = np.minimum(np.searchsorted(np.cumsum(w * closest), targets), n_samples - 1)
-        d = ((X[np.newaxis, :, :] - X[ids, np.newaxis, :]) ** 2).sum(axis=2)
-        potentials = np.minimum(closest, d.astype(np.float64)) @ w
-        best = int(potentials.argmin())
-        centers[c] = X[ids[best]]
-        closest = np.minimum(closest, ((Xd - Xd[ids[best]]) ** 2).sum(1))
-        potential = potentials[best]
-    return float(potential)
+from kmeans_core.reference import seeding as reference
 
 
 def seed_like_lloyd(X, n_clusters, sample_weight, rng, start=None, seeding=None):
@@ -122,7 +94,7 @@ def test_lloyd_kmeans_plusplus_picks_the_step_by_step_centres(name):
     X, w, k = CASES[name]
     for seed in range(3):
         expected = seed_like_lloyd(X, k, w, np.random.default_rng(seed),
-                                   seeding=greedy_reference)[0]
+                                   seeding=reference.kmeans_plusplus_greedy)[0]
         centers = _lloyd.kmeans_plusplus(X, k, w, np.random.default_rng(seed))
         assert_array_equal(centers, expected)
 
@@ -133,12 +105,12 @@ def test_same_centres_as_the_numpy_references(name):
     rng = np.random.default_rng(5)
     centers, potential = seed_like_lloyd(X, k, w, rng)
     expected, expected_potential = seed_like_lloyd(
-        X, k, w, np.random.default_rng(5), seeding=greedy_reference)
+        X, k, w, np.random.default_rng(5), seeding=reference.kmeans_plusplus_greedy)
     assert_array_equal(centers, expected)
     assert potential == pytest.approx(expected_potential, rel=1e-9, abs=1e-9)
     if X.dtype == np.float64:
-        # _reference computes every distance in float64: the same for float64.
-        ref = _reference.kmeans_plusplus(X, k, w, np.random.default_rng(5))
+        # The reference computes every distance in float64: the same for float64.
+        ref = reference.kmeans_plusplus(X, k, w, np.random.default_rng(5))
         assert_array_equal(centers, ref)
 
 
@@ -170,9 +142,9 @@ def test_warm_start_continues_the_draws(dtype):
     assert_array_equal(more, full)
     # And as the NumPy version continues from start=.
     rng = np.random.default_rng(8)
-    start = seed_like_lloyd(X, 3, w, rng, seeding=greedy_reference)[0]
+    start = seed_like_lloyd(X, 3, w, rng, seeding=reference.kmeans_plusplus_greedy)[0]
     expected = seed_like_lloyd(X, 7, w, rng, start=start,
-                               seeding=greedy_reference)[0]
+                               seeding=reference.kmeans_plusplus_greedy)[0]
     rng = np.random.default_rng(8)
     start, _ = seed_like_lloyd(X, 3, w, rng)
     centers, _ = seed_like_lloyd(X, 7, w, rng, start=start)
@@ -183,7 +155,7 @@ def test_warm_start_from_centres_not_in_the_data():
     X, w, _ = CASES["colours, integer weights"]
     start = np.array([[0, 0, 0], [255, 255, 255], [128, 64, 32]], dtype=X.dtype)
     expected = seed_like_lloyd(X, 20, w, np.random.default_rng(1), start=start,
-                               seeding=greedy_reference)[0]
+                               seeding=reference.kmeans_plusplus_greedy)[0]
     centers, _ = seed_like_lloyd(X, 20, w, np.random.default_rng(1), start=start)
     assert_array_equal(centers, expected)
 
@@ -212,7 +184,7 @@ def test_quantize_sized_sample_matches_lloyd():
     X, w = colours(20_000, seed=3)
     X, w = _lloyd.sample_rows(X, w, 8192, np.random.default_rng(0))
     expected = seed_like_lloyd(X, 256, w, np.random.default_rng(1),
-                               seeding=greedy_reference)[0]
+                               seeding=reference.kmeans_plusplus_greedy)[0]
     centers, potential = seed_like_lloyd(X, 256, w, np.random.default_rng(1))
     assert_array_equal(centers, expected)
     d = ((X[:, np.newaxis, :].astype(np.float64) - centers[np.newaxis]) ** 2)

@@ -1,8 +1,10 @@
-"""k-means in plain NumPy: the version to read first.
+"""Lloyd's k-means in plain NumPy: what ``_kernels.py`` does fast.
 
-Every function here does, slowly and in a few lines, what a numba kernel in
-``_kernels.py`` does fast; the tests hold the two equal. Read it top to bottom:
-assignment, update, k-means++ seeding, and the Lloyd loop that ties them.
+Read top to bottom: the assignment (every row to its nearest centre), the
+update (every centre to the mean of its rows), the Lloyd loop that ties
+them, the assignment again with Hamerly's bounds (which rows need no
+search), and repeated rows clustered once. ``tests/test_kmeans.py`` holds
+the kernels equal to these.
 """
 
 import numpy as np
@@ -63,34 +65,28 @@ def update_centers(X, sample_weight, labels, distances, centers_old):
     return centers, shift
 
 
-def kmeans_plusplus(X, n_clusters, sample_weight, rng):
-    """Greedy k-means++ seeding.
+def lloyd(X, sample_weight, centers, *, max_iter=300, tol=1e-4):
+    """Lloyd's iterations from ``centers``.
 
-    The first centre is a row drawn with probability proportional to its
-    weight. Each further centre: draw ``2 + ln(n_clusters)`` candidate rows
-    with probability proportional to weight x squared distance to the nearest
-    centre so far, and keep the candidate that lowers the inertia most.
+    Stops when the labels no longer change, or when the summed squared shift of
+    the centres is at most ``tol`` x the mean weighted per-feature variance of
+    ``X``. Returns ``(centers, labels, inertia, n_iter)``.
     """
-    n_samples = len(X)
     w = sample_weight.astype(np.float64)
-    n_trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
-    first = rng.choice(n_samples, p=w / w.sum())
-    centers[0] = X[first]
-    Xd = X.astype(np.float64)
-    closest = ((Xd - Xd[first]) ** 2).sum(axis=1)
-    potential = closest @ w
-    for c in range(1, n_clusters):
-        targets = rng.uniform(size=n_trials) * potential
-        ids = np.searchsorted(np.cumsum(w * closest), targets)
-        ids = np.minimum(ids, n_samples - 1)
-        d2 = ((Xd[np.newaxis, :, :] - Xd[ids, np.newaxis, :]) ** 2).sum(axis=2)
-        d2 = np.minimum(closest, d2)  # (n_trials, n_samples)
-        potentials = d2 @ w
-        best = potentials.argmin()
-        centers[c] = X[ids[best]]
-        closest, potential = d2[best], potentials[best]
-    return centers
+    mean = np.average(X, axis=0, weights=w)
+    tol = tol * np.average((X - mean) ** 2, axis=0, weights=w).mean()
+    labels_old = None
+    for n_iter in range(1, max_iter + 1):
+        labels, distances, inertia = assign_labels(X, sample_weight, centers)
+        centers, shift = update_centers(X, sample_weight, labels, distances, centers)
+        if labels_old is not None and np.array_equal(labels, labels_old):
+            # Same labels as last time: the centres did not move either.
+            return centers, labels, inertia, n_iter
+        if shift <= tol:
+            break
+        labels_old = labels
+    labels, _, inertia = assign_labels(X, sample_weight, centers)
+    return centers, labels, inertia, n_iter
 
 
 class Assigner:
@@ -158,55 +154,21 @@ class Assigner:
         return inertia, n_changed
 
 
-def lloyd(X, sample_weight, centers, *, max_iter=300, tol=1e-4):
-    """Lloyd's iterations from ``centers``.
+def unique_rows(X, sample_weight):
+    """Distinct rows of ``X``, in order of first appearance, and their total
+    weight (``_kernels.unique_rows`` finds them with a hash table of the
+    rows' bits, in one pass).
 
-    Stops when the labels no longer change, or when the summed squared shift of
-    the centres is at most ``tol`` x the mean weighted per-feature variance of
-    ``X``. Returns ``(centers, labels, inertia, n_iter)``.
+    Returns ``(first, inverse, weights)``: the first row of each distinct
+    row, each row's distinct row (``X[first][inverse]`` is ``X``), and the
+    summed ``sample_weight`` of each distinct row, float64.
     """
-    w = sample_weight.astype(np.float64)
-    mean = np.average(X, axis=0, weights=w)
-    tol = tol * np.average((X - mean) ** 2, axis=0, weights=w).mean()
-    labels_old = None
-    for n_iter in range(1, max_iter + 1):
-        labels, distances, inertia = assign_labels(X, sample_weight, centers)
-        centers, shift = update_centers(X, sample_weight, labels, distances, centers)
-        if labels_old is not None and np.array_equal(labels, labels_old):
-            # Same labels as last time: the centres did not move either.
-            return centers, labels, inertia, n_iter
-        if shift <= tol:
-            break
-        labels_old = labels
-    labels, _, inertia = assign_labels(X, sample_weight, centers)
-    return centers, labels, inertia, n_iter
-
-
-def minibatch_step(X, sample_weight, centers, weight_sums):
-    """One step of mini-batch k-means on the batch ``X`` (re-seeding aside).
-
-    Label the batch with the nearest centres, then move each centre towards
-    its rows by its own learning rate: with ``W`` the weight the centre has
-    absorbed before (``weight_sums``) and ``w``, ``s`` the weight and weighted
-    sum of its rows in the batch, ``centre += (s - w * centre) / (W + w)``.
-    The centre stays the weighted mean of every row it was ever given. (The
-    re-seeding of starved centres is ``_minibatch.reassign_starved``, already
-    plain NumPy.)
-
-    Returns ``(centers, weight_sums, labels, inertia)``: the new centres in
-    the dtype of ``X``, the new weight of each centre, and the labels and
-    inertia of the batch on the centres before the step.
-    """
-    labels, _, inertia = assign_labels(X, sample_weight, centers)
-    n_clusters, n_features = centers.shape
-    w = sample_weight.astype(np.float64)
-    batch_weights = np.bincount(labels, weights=w, minlength=n_clusters)
-    sums = np.zeros((n_clusters, n_features))
-    np.add.at(sums, labels, w[:, np.newaxis] * X)
-
-    new_weight_sums = weight_sums + batch_weights
-    new = centers.astype(np.float64)
-    hit = batch_weights > 0  # a centre with no row in the batch stays put
-    new[hit] += (sums[hit] - batch_weights[hit, np.newaxis] * new[hit]) / (
-        new_weight_sums[hit, np.newaxis])
-    return new.astype(X.dtype), new_weight_sums, labels, inertia
+    bits = np.ascontiguousarray(X).view(f"V{X.dtype.itemsize * X.shape[1]}").ravel()
+    _, first, inverse = np.unique(bits, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    inverse = rank[inverse.ravel()]
+    weights = np.bincount(inverse, weights=sample_weight.astype(np.float64),
+                          minlength=len(order))
+    return first[order], inverse, weights
